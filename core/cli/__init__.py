@@ -1,0 +1,44 @@
+"""``python -m core``: the command line. Each module in this package adds one subcommand.
+
+A subcommand module defines ``register(subparsers) -> None``, which adds its parser and sets
+``func=handler`` with ``handler(args) -> int``. Heavy imports belong inside the handler, so that
+``--help`` stays fast. Errors derived from ``ClarError`` print as one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from core import __version__
+from core.errors import ClarError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="CLAR Studio command line")
+    parser.add_argument("--version", action="version", version=f"clar-studio {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except ClarError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
