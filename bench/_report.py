@@ -1,0 +1,71 @@
+"""Shared helpers for the benchmarks: machine description, timing, and writing result tables into docs.
+
+Each benchmark owns one section of ``docs/benchmarks.md``, delimited by ``<!-- bench:NAME -->`` and
+``<!-- /bench:NAME -->``. A new run replaces that section's contents (the table states machine and date),
+and leaves the other sections alone.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+
+
+def machine_info(device: torch.device | str = "cpu") -> str:
+    """One line naming the machine: CPU model and cores (or GPU), torch version, and the date (UTC)."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    dev = torch.device(device)
+    gpu = f", GPU {torch.cuda.get_device_name(dev)}" if dev.type == "cuda" else ""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    date = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"{date}; {cpu}, {cores} cores{gpu}; torch {torch.__version__}, {torch.get_num_threads()} threads"
+
+
+def time_call(fn: Callable[[], object], repeat: int = 3, warmup: int = 1, sync: bool = False) -> float:
+    """Best wall time of ``fn()`` over ``repeat`` runs after ``warmup`` runs, in seconds."""
+    for _ in range(warmup):
+        fn()
+    best = float("inf")
+    for _ in range(repeat):
+        if sync and torch.cuda.is_available():
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        fn()
+        if sync and torch.cuda.is_available():
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def markdown_table(header: list[str], rows: list[list[object]]) -> str:
+    """A GitHub-flavoured markdown table."""
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def write_section(name: str, markdown: str, path: Path = DOCS) -> Path:
+    """Replace (or append) the ``name`` section of docs/benchmarks.md with ``markdown``."""
+    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    block = f"{start}\n{markdown.strip()}\n{end}"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text)
+    return path
