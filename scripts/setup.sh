@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # pip here may be configured with local wheel folders; hide its "Location ... is ignored" chatter.
-pip_install() { pip_install "$@" 2> >(grep -v "is ignored: it is neither" >&2); }
+pip_install() { .venv/bin/python -m pip install -q "$@" 2> >(grep -v "is ignored: it is neither" >&2); }
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 stamp=.venv/.clar-setup
