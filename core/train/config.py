@@ -163,7 +163,7 @@ class ScheduleConfig:
     """Attributes:
     name: ``cosine`` (linear warm-up, then cosine decay to ``min_lr``) or ``constant`` (warm-up, then flat).
     epochs: number of training epochs.
-    warmup_epochs: length of the linear warm-up, in epochs (may be fractional).
+    warmup_epochs: length of the linear warm-up, in epochs (may be fractional; capped at ``epochs``).
     min_lr: learning rate at the end of the cosine.
     """
 
@@ -321,8 +321,8 @@ class TrainConfig:
             raise bad("optim.betas", f"{o.betas} must be two numbers in [0, 1)")
         if s.epochs < 1:
             raise bad("schedule.epochs", f"{s.epochs} must be at least 1")
-        if not 0.0 <= s.warmup_epochs <= s.epochs:
-            raise bad("schedule.warmup_epochs", f"{s.warmup_epochs} must be in [0, schedule.epochs={s.epochs}]")
+        if s.warmup_epochs < 0:
+            raise bad("schedule.warmup_epochs", f"{s.warmup_epochs} must be non-negative")
         if not 0.0 <= s.min_lr <= o.lr:
             raise bad("schedule.min_lr", f"{s.min_lr} must be in [0, optim.lr={o.lr}]")
         if self.eval.every < 1:
@@ -377,6 +377,11 @@ def _check_type(value: Any, tp: Any, key: str, source: str) -> Any:
     elif tp is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads "3e-4" (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
     elif tp is str:
         if isinstance(value, str):
             return value

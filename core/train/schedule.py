@@ -38,18 +38,19 @@ def build_scheduler(
 ) -> LambdaLR:
     """A per-iteration ``LambdaLR`` following :func:`lr_at` for every parameter group.
 
-    Each group's peak rate is its ``lr`` when the scheduler is built; ``min_lr`` is scaled with it. Call
+    Each group's peak rate is its ``lr`` when the scheduler is built. ``min_lr`` is the floor of the group with the
+    highest peak; every group ends at the same fraction of its own peak. Call
     ``scheduler.step()`` after every ``optimizer.step()``. The state dict is plain numbers (safe to load with
     ``weights_only=True``).
     """
     if steps_per_epoch < 1:
         raise ConfigError(f"schedule: steps_per_epoch={steps_per_epoch} must be at least 1 (too few clips?)")
     total = int(epochs * steps_per_epoch)
-    warmup = round(warmup_epochs * steps_per_epoch)
+    warmup = min(total, round(warmup_epochs * steps_per_epoch))
+    top = max(float(g["lr"]) for g in optimizer.param_groups)
+    floor = min_lr / top if top > 0 else 0.0
     lambdas = []
-    for group in optimizer.param_groups:
-        peak = float(group["lr"])
-        floor = min_lr / peak if peak > 0 else 0.0
+    for _ in optimizer.param_groups:
 
         def factor(step: int, floor: float = floor) -> float:
             return lr_at(step, total, warmup, 1.0, floor, name)
