@@ -114,7 +114,10 @@ def audio_info(path: str | os.PathLike, max_seconds: float | None = MAX_SECONDS)
     try:
         info = sf.info(str(path))
     except (sf.SoundFileError, RuntimeError) as e:
-        raise AudioLoadError(path, f"not a readable audio file ({_clean(e)})") from None
+        reason = _clean(e)
+        if "malformed" in reason or "sync" in reason:
+            raise AudioLoadError(path, f"truncated or corrupt audio ({reason})") from None
+        raise AudioLoadError(path, f"not audio, or a format libsndfile cannot read ({reason})") from None
     if info.samplerate <= 0 or info.channels <= 0:
         raise AudioLoadError(path, f"invalid header (sample rate {info.samplerate} Hz, {info.channels} channels)")
     if info.frames <= 0:
