@@ -66,9 +66,8 @@ def scan(root: Path, *, esc10: bool, fold: int | None = None, seed: int = 0, **_
     uniq = sorted(categories)
     expected = 10 if esc10 else 50
     if len(uniq) != expected:
-        raise DatasetError(
-            f"{listed}: {name} needs {expected} classes, found {len(uniq)} (an ESC-10 folder holds only 10)"
-        )
+        hint = " (this is an ESC-10 folder; load it as esc10)" if len(uniq) == 10 and not esc10 else ""
+        raise DatasetError(f"{listed}: {name} needs {expected} classes, found {len(uniq)}{hint}")
     remap = {t: i for i, t in enumerate(uniq)}
     folds = np.array([int(r["fold"]) for r in rows], dtype=np.int64)
     test_fold = 1 if fold is None else int(fold)
