@@ -103,34 +103,38 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    db_help = "run database (default: $CLAR_RUNS_DB, else <checkpoints>/runs.sqlite)"
+    stale_help = "seconds without a heartbeat before a running run counts as interrupted (default 60)"
     p = subparsers.add_parser("runs", help="list, show, cancel, delete and export training runs")
-    p.add_argument("--db", help="run database (default: $CLAR_RUNS_DB, else <checkpoints>/runs.sqlite)")
-    p.add_argument(
-        "--stale-after", type=float, default=60.0, help="seconds without heartbeat before a run is interrupted"
-    )
+    p.add_argument("--db", help=db_help)
+    p.add_argument("--stale-after", type=float, default=60.0, help=stale_help)
+    # The same options after the action (``runs list --db X``); SUPPRESS keeps them from resetting the above.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", default=argparse.SUPPRESS, help=db_help)
+    common.add_argument("--stale-after", type=float, default=argparse.SUPPRESS, help=stale_help)
     sub = p.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
 
-    ls = sub.add_parser("list", help="all runs, newest first")
+    ls = sub.add_parser("list", parents=[common], help="all runs, newest first")
     ls.add_argument("--status", help="only runs with this status (created, running, completed, failed, ...)")
     ls.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ls.set_defaults(func=_list)
 
-    show = sub.add_parser("show", help="one run: status, config, last metric values, artifacts")
+    show = sub.add_parser("show", parents=[common], help="one run: status, config, last metric values, artifacts")
     show.add_argument("run", help="run id")
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(func=_show)
 
-    cancel = sub.add_parser("cancel", help="ask a running run to stop")
+    cancel = sub.add_parser("cancel", parents=[common], help="ask a running run to stop")
     cancel.add_argument("run", help="run id")
     cancel.set_defaults(func=_cancel)
 
-    delete = sub.add_parser("delete", help="delete a run and its metrics")
+    delete = sub.add_parser("delete", parents=[common], help="delete a run and its metrics")
     delete.add_argument("run", help="run id")
     delete.add_argument("--files", action="store_true", help="also delete its artifact files (checkpoints, ...)")
     delete.add_argument("--force", action="store_true", help="delete even while it is running")
     delete.set_defaults(func=_delete)
 
-    export = sub.add_parser("export", help="export a run's metrics")
+    export = sub.add_parser("export", parents=[common], help="export a run's metrics")
     export.add_argument("run", help="run id")
     export.add_argument("--csv", metavar="PATH", help="write metrics as CSV")
     export.add_argument("--tensorboard", metavar="LOGDIR", help="write TensorBoard scalars (needs tensorboard)")

@@ -148,7 +148,7 @@ class RunStore:
             raise RunStoreError(f"synchronous={synchronous!r}: expected FULL, NORMAL or EXTRA")
         self.synchronous = synchronous.upper()
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._all: list[tuple[int, sqlite3.Connection]] = []
         self._all_lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -179,7 +179,7 @@ class RunStore:
             raise RunStoreError(f"{self.path}: cannot open the run database ({e})") from e
         self._local.conn, self._local.pid = conn, os.getpid()
         with self._all_lock:
-            self._all.append(conn)
+            self._all.append((os.getpid(), conn))
         return conn
 
     def _retry(self, fn: Callable[[], T]) -> T:
@@ -239,9 +239,11 @@ class RunStore:
         self._write(create)
 
     def close(self) -> None:
-        """Close every connection this handle opened (in this process)."""
+        """Close every connection this handle opened in this process (never one inherited across a fork)."""
+        pid = os.getpid()
         with self._all_lock:
-            conns, self._all = self._all, []
+            conns = [c for p, c in self._all if p == pid]
+            self._all = [(p, c) for p, c in self._all if p != pid]
         for conn in conns:
             with suppress(sqlite3.Error):
                 conn.close()

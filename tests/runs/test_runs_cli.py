@@ -30,7 +30,7 @@ def test_runs_cli(tmp_path, capsys):
     assert lines[1].startswith(live) and "running" in lines[1]  # newest first
     assert lines[2].startswith(done) and "completed" in lines[2] and "test_acc=0.875" in lines[2]
 
-    assert main(["runs", "--db", db, "list", "--status", "completed", "--json"]) == 0
+    assert main(["runs", "list", "--status", "completed", "--json", "--db", db]) == 0
     assert [r["id"] for r in json.loads(capsys.readouterr().out)] == [done]
 
     assert main(["runs", "--db", db, "show", done]) == 0
