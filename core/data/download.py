@@ -22,8 +22,8 @@ Layouts produced (what the dataset loaders read):
 - ``speech_commands``: ``<root>/speech_commands/<word>/*.wav``, ``validation_list.txt``,
   ``testing_list.txt``, ``_background_noise_/`` (v0.02 archive, as published).
 - ``nsynth``: ``<root>/nsynth/nsynth-{train,valid,test}/examples.json`` and ``.../audio/*.wav``.
-- ``fsdd``: ``<root>/fsdd/recordings/*.wav`` plus the repository files (top folder
-  ``free-spoken-digit-dataset-1.0.9/`` removed).
+- ``fsdd``: ``<root>/fsdd/recordings/*.wav`` plus the repository files such as ``metadata.py`` (v1.0.10,
+  3000 clips; top folder ``free-spoken-digit-dataset-1.0.10/`` removed).
 """
 
 from __future__ import annotations
@@ -136,16 +136,21 @@ ARCHIVES: dict[str, list[Archive]] = {
             ("test", "5e6f8719bf7e16ad0a00d518b78af77d"),
         )
     ],
-    # FSDD v1.0.9 (GitHub release tarball): size and SHA-256 from TensorFlow Datasets,
-    # tensorflow_datasets/audio/spoken_digit/checksums.tsv (commit 333639b37af6c6fedf3610a4a2d42f1c6ef6f7d5).
+    # FSDD v1.0.10, the release with 6 speakers x 10 digits x 50 takes = 3000 clips (the official 2700/300
+    # split: takes 0-4 are test). Size and SHA-256 of the GitHub tag archive (tag v1.0.10 = commit
+    # d6938f9bf1545aa66d8489fc9f1385a7abd64282) as published by ryan-voitiskis/lossytrace,
+    # research/sources/evidence/fsdd-v1.0.10-observed-20260802.json ("archive_binding"; commit
+    # cc456127dc45cce80778184367b4447857758c6c). TensorFlow Datasets pins only the older v1.0.9 tarball
+    # (tensorflow_datasets/audio/spoken_digit/checksums.tsv: 11975353 bytes, sha256 8bc44cde...100c0), which
+    # TFDS describes as 5 speakers and 2500 recordings, so it would not give the 2700/300 split.
     "fsdd": [
         Archive(
-            url="https://github.com/Jakobovski/free-spoken-digit-dataset/archive/v1.0.9.tar.gz",
-            filename="free-spoken-digit-dataset-1.0.9.tar.gz",
-            size=11975353,
-            sha256="8bc44cde129d505cbbb6b365c09f80c663f2aa77578afc634e6141a2f87100c0",
-            strip="free-spoken-digit-dataset-1.0.9",
-            source=f"{_TFDS} audio/spoken_digit/checksums.tsv",
+            url="https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v1.0.10.zip",
+            filename="free-spoken-digit-dataset-1.0.10.zip",
+            size=16419872,
+            sha256="c680098f5d2355ba7cc4bd8b0ca9e0a24c00ebe3b4c552208889a4d28d4fbc2b",
+            strip="free-spoken-digit-dataset-1.0.10",
+            source="ryan-voitiskis/lossytrace research/sources/evidence/fsdd-v1.0.10-observed-20260802.json",
         )
     ],
 }

@@ -298,10 +298,11 @@ def test_pins_are_complete_and_cited():
 
 
 def test_cli_download_with_mirror(servers, tmp_path, monkeypatch, capsys):
-    data = _tar_gz(MEMBERS, top="free-spoken-digit-dataset-1.0.9")
-    official = "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/v1.0.9.tar.gz"
-    srv = servers({"/mirror/Jakobovski/free-spoken-digit-dataset/archive/v1.0.9.tar.gz": data})
-    pin = _pin(official, data, strip="free-spoken-digit-dataset-1.0.9")
+    data = _zip(MEMBERS, top="free-spoken-digit-dataset-1.0.10")
+    official = ARCHIVES["fsdd"][0].url
+    path = "/mirror/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v1.0.10.zip"
+    srv = servers({path: data})
+    pin = _pin(official, data, strip="free-spoken-digit-dataset-1.0.10")
     monkeypatch.setitem(dl.ARCHIVES, "fsdd", [pin])  # test-only pin; the URL stays the official one
     monkeypatch.delenv(dl.MIRROR_ENV, raising=False)
     rc = cli_main(["data", "download", "fsdd", "--root", str(tmp_path), "--mirror", f"{srv.base}/mirror"])
