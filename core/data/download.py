@@ -40,7 +40,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.client import HTTPException
 from pathlib import Path, PurePosixPath
@@ -421,6 +422,44 @@ def _install(archive_path: Path, archive: Archive, target: Path, staging: Path) 
 
 
 # ----------------------------------------------------------------------------------------------------------
+# Locking and disk space
+# ----------------------------------------------------------------------------------------------------------
+@contextmanager
+def _exclusive(lock_path: Path, url: str) -> Iterator[None]:
+    """Hold an exclusive, non-blocking lock so that two processes never append to one part file."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; concurrent downloads of one archive are the user's risk
+        yield
+        return
+    with open(lock_path, "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            raise DownloadError(f"{url}: another process is downloading into {lock_path.parent}; wait for it") from e
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+            lock_path.unlink(missing_ok=True)
+
+
+def _check_free_space(root: Path, archive: Archive, part: Path, url: str) -> None:
+    """Refuse early when the disk cannot hold the rest of the archive plus (at least) its extracted size."""
+    if archive.size is None:
+        return
+    have = part.stat().st_size if part.exists() else 0
+    need = (archive.size - have) + archive.size
+    free = shutil.disk_usage(root).free
+    if free < need:
+        raise DownloadError(
+            f"{url}: not enough disk space in {root}: {free / 1e9:.2f} GB free, at least {need / 1e9:.2f} GB needed "
+            "(the rest of the archive plus its extracted contents)"
+        )
+
+
+# ----------------------------------------------------------------------------------------------------------
 # Public entry points
 # ----------------------------------------------------------------------------------------------------------
 def _read_marker(target: Path) -> dict:
@@ -483,14 +522,18 @@ def download_dataset(
             continue
         url = mirror_url(archive.url, mirror)
         part = downloads / f"{archive.filename}.part"
-        _fetch_with_retries(url, part, archive, progress, retries, backoff_s)
-        try:
-            digests = verify(part, archive, url, progress)
-        except DownloadError:
-            part.unlink(missing_ok=True)  # a complete but wrong file cannot be resumed into a right one
-            raise
         final = downloads / archive.filename
-        os.replace(part, final)
+        with _exclusive(downloads / f"{archive.filename}.lock", url):
+            if final.exists():  # kept from an earlier run (--keep-archive): verify it instead of downloading
+                os.replace(final, part)
+            _check_free_space(root, archive, part, url)
+            _fetch_with_retries(url, part, archive, progress, retries, backoff_s)
+            try:
+                digests = verify(part, archive, url, progress)
+            except DownloadError:
+                part.unlink(missing_ok=True)  # a complete but wrong file cannot be resumed into a right one
+                raise
+            os.replace(part, final)
         _install(final, archive, target, root / f".{name}.{archive.part}.staging")
         marker[archive.filename] = {
             "url": url,

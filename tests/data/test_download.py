@@ -333,3 +333,37 @@ def test_parts_selection(servers, tmp_path):
     assert not (out / "nsynth-valid").exists()
     with pytest.raises(DownloadError, match="unknown part"):
         download_dataset("nsynth", tmp_path, archives=pins, parts=["train"], progress=False)
+
+
+def test_kept_archive_is_reused_and_reverified(servers, tmp_path):
+    data = _tar_gz(MEMBERS)
+    srv = servers({"/k.tar.gz": data})
+    pin = _pin(f"{srv.base}/k.tar.gz", data, strip="pkg-1.0")
+    download_dataset("fsdd", tmp_path, archives=[pin], progress=False, keep_archive=True)
+    (tmp_path / "fsdd" / dl.MARKER).unlink()  # forget the install, keep the archive
+    n = len(srv.requests)
+    download_dataset("fsdd", tmp_path, archives=[pin], progress=False)
+    assert len(srv.requests) == n  # verified from disk, not downloaded again
+    assert not (tmp_path / ".downloads").exists()
+
+
+def test_disk_space_and_concurrent_download_refused(servers, tmp_path, monkeypatch):
+    import fcntl
+    import shutil
+
+    data = _tar_gz(MEMBERS)
+    srv = servers({"/d.tar.gz": data})
+    pin = _pin(f"{srv.base}/d.tar.gz", data)
+    real = shutil.disk_usage
+    monkeypatch.setattr(dl.shutil, "disk_usage", lambda p: real(p)._replace(free=len(data)))
+    with pytest.raises(DownloadError, match="not enough disk space"):
+        download_dataset("fsdd", tmp_path, archives=[pin], progress=False)
+    monkeypatch.setattr(dl.shutil, "disk_usage", real)
+
+    lock = tmp_path / ".downloads" / "d.tar.gz.lock"
+    lock.parent.mkdir(exist_ok=True)
+    with open(lock, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another process is downloading this archive
+        with pytest.raises(DownloadError, match="another process is downloading"):
+            download_dataset("fsdd", tmp_path, archives=[pin], progress=False)
+    assert srv.requests == []
