@@ -35,6 +35,7 @@ import secrets
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -114,6 +115,12 @@ def _to_json(obj: Any, what: str) -> str:
         raise RunStoreError(f"{what} is not JSON-serialisable: {e}") from e
 
 
+class _Connection(sqlite3.Connection):
+    """A connection that can be weakly referenced and remembers the process that opened it."""
+
+    owner_pid: int = -1
+
+
 def _is_busy(e: sqlite3.OperationalError) -> bool:
     msg = str(e).lower()
     return "locked" in msg or "busy" in msg
@@ -148,7 +155,9 @@ class RunStore:
             raise RunStoreError(f"synchronous={synchronous!r}: expected FULL, NORMAL or EXTRA")
         self.synchronous = synchronous.upper()
         self._local = threading.local()
-        self._all: list[tuple[int, sqlite3.Connection]] = []
+        # Weak: a thread's connection closes when the thread ends (its thread-local goes), so short-lived
+        # threads (web apps) do not pile up open connections.
+        self._all: weakref.WeakSet[_Connection] = weakref.WeakSet()
         self._all_lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -165,8 +174,13 @@ class RunStore:
             return conn
         try:
             conn = sqlite3.connect(
-                self.path, timeout=self.busy_timeout_s, isolation_level=None, check_same_thread=False
+                self.path,
+                timeout=self.busy_timeout_s,
+                isolation_level=None,
+                check_same_thread=False,
+                factory=_Connection,
             )
+            conn.owner_pid = os.getpid()
             conn.row_factory = sqlite3.Row
             mode = self._retry(lambda: conn.execute("PRAGMA journal_mode=WAL").fetchone()[0])
             if str(mode).lower() != "wal":
@@ -179,7 +193,7 @@ class RunStore:
             raise RunStoreError(f"{self.path}: cannot open the run database ({e})") from e
         self._local.conn, self._local.pid = conn, os.getpid()
         with self._all_lock:
-            self._all.append((os.getpid(), conn))
+            self._all.add(conn)
         return conn
 
     def _retry(self, fn: Callable[[], T]) -> T:
@@ -242,8 +256,9 @@ class RunStore:
         """Close every connection this handle opened in this process (never one inherited across a fork)."""
         pid = os.getpid()
         with self._all_lock:
-            conns = [c for p, c in self._all if p == pid]
-            self._all = [(p, c) for p, c in self._all if p != pid]
+            conns = [c for c in self._all if c.owner_pid == pid]
+            for c in conns:
+                self._all.discard(c)
         for conn in conns:
             with suppress(sqlite3.Error):
                 conn.close()

@@ -285,3 +285,21 @@ def test_mark_running_refuses_live_owner(store):
         proc.wait()
     store.mark_running(rid)  # the owner died: the run can be taken over (resume)
     assert store.get_run(rid)["pid"] == os.getpid()
+
+
+def test_threads_share_a_store_without_piling_up_connections(store):
+    import gc
+    import threading
+
+    rid = store.create_run("threads", {})
+
+    def work(i):
+        store.log_metrics(rid, i, 0, {"x": float(i)})
+
+    for i in range(40):  # short-lived threads, as a web app's request handlers would be
+        t = threading.Thread(target=work, args=(i,))
+        t.start()
+        t.join()
+    gc.collect()
+    assert len(store.metrics(rid)) == 40
+    assert len(store._all) <= 3  # this thread's connection, not one per finished thread
