@@ -303,3 +303,10 @@ def test_threads_share_a_store_without_piling_up_connections(store):
     gc.collect()
     assert len(store.metrics(rid)) == 40
     assert len(store._all) <= 3  # this thread's connection, not one per finished thread
+
+
+def test_not_a_database_is_named(tmp_path):
+    bad = tmp_path / "runs.sqlite"
+    bad.write_bytes(b"this is not an SQLite file" * 100)
+    with pytest.raises(RunStoreError, match=r"runs\.sqlite.*not a database"):
+        RunStore(bad)
