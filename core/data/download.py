@@ -410,15 +410,17 @@ def _install(archive_path: Path, archive: Archive, target: Path, staging: Path) 
     """Extract into ``staging``, strip the archive's top folder and move the contents into ``target``."""
     if staging.exists():
         shutil.rmtree(staging)
-    safe_extract(archive_path, staging)
-    top = staging / archive.strip if archive.strip else staging
-    if not top.is_dir():
-        raise DownloadError(f"{archive_path}: expected a top folder {archive.strip!r} in the archive; not found")
-    out = target / archive.dest if archive.dest else target
-    out.mkdir(parents=True, exist_ok=True)
-    for child in list(top.iterdir()):
-        _merge_move(child, out / child.name)
-    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        safe_extract(archive_path, staging)
+        top = staging / archive.strip if archive.strip else staging
+        if not top.is_dir():
+            raise DownloadError(f"{archive_path}: expected a top folder {archive.strip!r} in the archive; not found")
+        out = target / archive.dest if archive.dest else target
+        out.mkdir(parents=True, exist_ok=True)
+        for child in list(top.iterdir()):
+            _merge_move(child, out / child.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -513,42 +515,45 @@ def download_dataset(
     target = root / name
     downloads = root / ".downloads"
     target.mkdir(parents=True, exist_ok=True)
-    marker = _read_marker(target)
-    for archive in archives:
-        done = marker.get(archive.filename, {})
-        if done and all(done.get(k) == getattr(archive, k) for k in ("sha256", "md5") if getattr(archive, k)):
+    try:
+        marker = _read_marker(target)
+        for archive in archives:
+            done = marker.get(archive.filename, {})
+            if done and all(done.get(k) == getattr(archive, k) for k in ("sha256", "md5") if getattr(archive, k)):
+                if progress:
+                    print(f"{name}: {archive.filename} already installed in {target}")
+                continue
+            url = mirror_url(archive.url, mirror)
+            part = downloads / f"{archive.filename}.part"
+            final = downloads / archive.filename
+            with _exclusive(downloads / f"{archive.filename}.lock", url):
+                if final.exists():  # kept from an earlier run (--keep-archive): verify it instead of downloading
+                    os.replace(final, part)
+                _check_free_space(root, archive, part, url)
+                _fetch_with_retries(url, part, archive, progress, retries, backoff_s)
+                try:
+                    digests = verify(part, archive, url, progress)
+                except DownloadError:
+                    part.unlink(missing_ok=True)  # a complete but wrong file cannot be resumed into a right one
+                    raise
+                os.replace(part, final)
+            _install(final, archive, target, root / f".{name}.{archive.part}.staging")
+            marker[archive.filename] = {
+                "url": url,
+                "size": final.stat().st_size,
+                "sha256": digests["sha256"],
+                "md5": digests["md5"],
+                "source": archive.source,
+            }
+            (target / MARKER).write_text(json.dumps(marker, indent=1, sort_keys=True))
+            if not keep_archive:
+                final.unlink()
             if progress:
-                print(f"{name}: {archive.filename} already installed in {target}")
-            continue
-        url = mirror_url(archive.url, mirror)
-        part = downloads / f"{archive.filename}.part"
-        final = downloads / archive.filename
-        with _exclusive(downloads / f"{archive.filename}.lock", url):
-            if final.exists():  # kept from an earlier run (--keep-archive): verify it instead of downloading
-                os.replace(final, part)
-            _check_free_space(root, archive, part, url)
-            _fetch_with_retries(url, part, archive, progress, retries, backoff_s)
-            try:
-                digests = verify(part, archive, url, progress)
-            except DownloadError:
-                part.unlink(missing_ok=True)  # a complete but wrong file cannot be resumed into a right one
-                raise
-            os.replace(part, final)
-        _install(final, archive, target, root / f".{name}.{archive.part}.staging")
-        marker[archive.filename] = {
-            "url": url,
-            "size": final.stat().st_size,
-            "sha256": digests["sha256"],
-            "md5": digests["md5"],
-            "source": archive.source,
-        }
-        (target / MARKER).write_text(json.dumps(marker, indent=1, sort_keys=True))
-        if not keep_archive:
-            final.unlink()
-        if progress:
-            print(f"{name}: {archive.filename} verified (sha256 {digests['sha256']}) and extracted to {target}")
-    if downloads.exists() and not any(downloads.iterdir()):
-        downloads.rmdir()
+                print(f"{name}: {archive.filename} verified (sha256 {digests['sha256']}) and extracted to {target}")
+    finally:
+        for folder in (downloads, target):  # leave no empty folders behind after a failure
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
     return target
 
 

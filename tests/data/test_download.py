@@ -247,6 +247,7 @@ def test_path_escape_archive_refused(servers, tmp_path, evil):
         download_dataset("fsdd", tmp_path / "root", archives=[pin], progress=False)
     assert not (tmp_path / "escape.txt").exists()
     assert not (tmp_path / "root" / "fsdd" / "ok.txt").exists()  # checked before anything is written
+    assert sorted(p.name for p in (tmp_path / "root").iterdir()) == [".downloads"]  # only the verified archive
 
 
 def test_symlink_escape_refused(tmp_path):
