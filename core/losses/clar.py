@@ -27,15 +27,12 @@ def masked_cross_entropy(logits: Tensor, labels: Tensor) -> tuple[Tensor, int]:
             f"cross-entropy: logits {tuple(logits.shape)} must be [N, C] and labels [N], got {tuple(labels.shape)}"
         )
     mask = labels != UNLABELLED
-    n = int(mask.sum())
-    if n and (int(labels[mask].min()) < 0 or int(labels[mask].max()) >= logits.shape[1]):
-        raise ValueError(
-            f"cross-entropy: labels must be -1 or in [0, {logits.shape[1]}), got "
-            f"[{int(labels[mask].min())}, {int(labels[mask].max())}]"
-        )
-    rows = logits[mask]
-    rows = rows.to(torch.promote_types(rows.dtype, torch.float32))
-    total = F.cross_entropy(rows, labels[mask], reduction="sum")
+    safe = torch.where(mask, labels, torch.zeros_like(labels))
+    n, lo, hi = (int(v) for v in torch.stack([mask.sum(), safe.min(), safe.max()]).tolist())  # one device sync
+    if n and (lo < 0 or hi >= logits.shape[1]):
+        raise ValueError(f"cross-entropy: labels must be -1 or in [0, {logits.shape[1]}), got values in [{lo}, {hi}]")
+    rows = logits.to(torch.promote_types(logits.dtype, torch.float32))
+    total = F.cross_entropy(rows, labels.long(), ignore_index=UNLABELLED, reduction="sum")
     return total / max(n, 1), n
 
 

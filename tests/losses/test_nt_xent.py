@@ -95,3 +95,12 @@ def test_bad_input():
         nt_xent(torch.randn(3, 4), torch.randn(2, 4))
     with pytest.raises(ConfigError, match="temperature"):
         nt_xent(torch.randn(3, 4), torch.randn(3, 4), temperature=0.0)
+
+
+def test_cpu_autocast_bf16_inputs_computed_in_float32():
+    g = torch.Generator().manual_seed(5)
+    z1, z2 = torch.randn(8, 16, generator=g), torch.randn(8, 16, generator=g)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low = nt_xent(z1.bfloat16(), z2.bfloat16())
+    assert low.dtype == torch.float32
+    torch.testing.assert_close(low, nt_xent(z1.bfloat16().float(), z2.bfloat16().float()))
