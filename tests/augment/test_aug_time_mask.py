@@ -19,7 +19,7 @@ def test_constant_fill_matches_reported_span():
             assert changed.numel() == 0
             continue
         s, n = int(params["start"][i]), int(params["length"][i])
-        assert 0 <= s and s + n <= t and n <= t // 8
+        assert s >= 0 and s + n <= t and n <= t // 8
         assert changed.tolist() == list(range(s, s + n))
         assert torch.all(y[i, s : s + n] == -3.0)
     assert len(set(params["length"].tolist())) > 20
