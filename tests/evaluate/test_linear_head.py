@@ -55,7 +55,7 @@ def test_save_load_roundtrip_and_errors(tmp_path):
     assert back.class_names == ["yes", "no"] and back.meta["checkpoint_file"] == "best.pt"
     torch.testing.assert_close(back.predict_proba(x), head.predict_proba(x))
     (tmp_path / "bad.pt").write_bytes(path.read_bytes()[:100])
-    with pytest.raises(CheckpointError, match="bad.pt"):
+    with pytest.raises(CheckpointError, match=r"bad\.pt"):
         LinearHead.load(tmp_path / "bad.pt")
     with pytest.raises(CheckpointError, match="not found"):
         LinearHead.load(tmp_path / "missing.pt")
