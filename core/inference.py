@@ -35,36 +35,23 @@ WHICH_CHOICES = ("best", "last")
 _REQUIRED_KEYS = ("format_version", "model", "frontend", "config", "class_names")
 
 
-def _config_value(config: dict, section: str, *names: str, default=None):
-    """``config[section][name]`` for the first of ``names`` present (None values count as absent)."""
-    part = config.get(section) or {}
-    if not isinstance(part, dict):
-        return default
-    for name in names:
-        if part.get(name) is not None:
-            return part[name]
-    return default
-
-
 def data_settings(config: dict) -> dict:
-    """The dataset a run was trained on, read from its config: name, root, task, version, fold,
-    num_samples (clip length in samples, or None), label_fraction (of the training split) and seed."""
-    seconds = _config_value(config, "data", "seconds", "clip_seconds")
-    num_samples = _config_value(config, "data", "num_samples")
-    if num_samples is None and seconds is not None:
-        num_samples = round(float(seconds) * SAMPLE_RATE)
-    seed = _config_value(config, "data", "label_seed", "seed")
-    if seed is None:
-        seed = _config_value(config, "runtime", "seed", default=0)
+    """The dataset a run was trained on, from its config (``core.train.config.DataConfig``): name, root, task,
+    version, fold (ESC test fold), num_samples (clip length in samples, or None for the dataset's default),
+    label_fraction (of the training split), label_seed and seed (the run's seed, which also seeds
+    non-official splits)."""
+    data = config.get("data") or {}
+    runtime = config.get("runtime") or {}
     return {
-        "name": _config_value(config, "data", "dataset", "name"),
-        "root": _config_value(config, "data", "root"),
-        "task": _config_value(config, "data", "task"),
-        "version": _config_value(config, "data", "version"),
-        "fold": _config_value(config, "data", "fold", "test_fold"),
-        "num_samples": None if num_samples is None else int(num_samples),
-        "label_fraction": float(_config_value(config, "data", "label_fraction", "labelled_fraction", default=1.0)),
-        "seed": int(seed),
+        "name": data.get("dataset"),
+        "root": data.get("root"),
+        "task": data.get("task"),
+        "version": data.get("version"),
+        "fold": data.get("fold"),
+        "num_samples": None if data.get("num_samples") is None else int(data["num_samples"]),
+        "label_fraction": float(data.get("label_fraction", 1.0)),
+        "label_seed": int(data.get("label_seed", 0)),
+        "seed": int(runtime.get("seed", 0)),
     }
 
 
@@ -140,6 +127,8 @@ class Trained:
         feature_config: the feature settings (dict) or None for waveform encoders.
         probe: a linear probe fitted by ``eval`` on this checkpoint's embeddings, or None.
         probe_note: why no probe is used (missing, or fitted on another checkpoint), for error messages.
+        data: the run's dataset settings (see :func:`data_settings`).
+        run_id: the run's id (from the checkpoint, else its folder's name).
     """
 
     model: nn.Module
@@ -154,15 +143,12 @@ class Trained:
     probe: LinearHead | None = None
     probe_note: str = ""
     data: dict = field(default_factory=dict)
-
-    @property
-    def run_id(self) -> str:
-        """The run folder's name (checkpoints live in ``checkpoints/<run_id>/``)."""
-        return self.checkpoint_path.parent.name
+    run_id: str = ""
 
     @property
     def regime(self) -> str:
-        return str(_config_value(self.config, "model", "regime", default=getattr(self.model, "regime", "")))
+        """``supervised``, ``simclr`` or ``clar``."""
+        return str(getattr(self.model, "regime", None) or (self.config.get("model") or {}).get("regime", ""))
 
     @property
     def num_samples(self) -> int | None:
@@ -228,12 +214,7 @@ class Trained:
     @property
     def has_classifier(self) -> bool:
         """Whether the model itself gives logits (supervised and CLAR runs)."""
-        head = getattr(self.model, "classifier", None) or getattr(self.model, "head", None)
-        if self.regime in ("supervised", "clar"):
-            return True
-        if self.regime == "simclr":
-            return False
-        return head is not None and hasattr(head, "logits")
+        return self.regime in ("supervised", "clar")
 
     def predict(self, waveforms, batch_size: int = 64, source: str = "auto", progress: bool = False) -> Tensor:
         """Class probabilities [B, C] for clean ``waveforms`` [B, T].
@@ -323,6 +304,7 @@ def load_trained(ref: str | Path, device: str | torch.device = "auto", which: st
         global_step=int(state.get("global_step") or 0),
         feature_config=state.get("feature_config"),
         data=data_settings(config),
+        run_id=str(state.get("run_id") or path.parent.name),
     )
     trained.probe, trained.probe_note = _match_probe(trained)
     return trained

@@ -9,7 +9,8 @@ def _handler(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from core.evaluate.offline import evaluate_checkpoint, format_report
+    from core.evaluate.offline import evaluate_checkpoint
+    from core.evaluate.report import format_report
     from core.inference import load_trained
 
     trained = load_trained(args.checkpoint, device=args.device, which=args.which)
@@ -20,7 +21,7 @@ def _handler(args: argparse.Namespace) -> int:
         task=args.task,
         folds=args.folds,
         finetune=args.finetune,
-        finetune_epochs=args.epochs,
+        finetune_options={"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size},
         label_fraction=args.label_fraction,
         batch_size=args.batch_size,
         save_probe=not args.no_save_probe,
@@ -58,6 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--finetune", action="store_true", help="fine-tune encoder + linear layer end-to-end instead")
     p.add_argument("--epochs", type=int, default=5, help="fine-tuning epochs (default 5)")
+    p.add_argument("--lr", type=float, default=1e-4, help="fine-tuning learning rate of the encoder (default 1e-4)")
     p.add_argument("--batch-size", type=int, default=64, help="clips per batch (default 64)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     p.add_argument("--out", help="write the report as JSON to this file")
