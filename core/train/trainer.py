@@ -355,14 +355,16 @@ class Trainer:
             from core.evaluate import knn_probe, linear_probe
 
             labelled = self.data.labelled
+            c = self.data.num_classes
             h_train, _ = self.embed(self.train_store, labelled, net=net)
             x_train, y_train = h_train.numpy(), np.asarray(self.data.train.labels[labelled])
             if cfg.eval.linear_probe:
-                for name, m in linear_probe(x_train, y_train, embedded, seed=cfg.runtime.seed).items():
+                probe = linear_probe(x_train, y_train, embedded, seed=cfg.runtime.seed, num_classes=c)
+                for name, m in probe.items():
                     metrics[f"{name}/linear_acc"] = _probe_acc(m)
             if cfg.eval.knn:
                 k = min(cfg.eval.knn_k, len(y_train))
-                for name, m in knn_probe(x_train, y_train, embedded, k=k).items():
+                for name, m in knn_probe(x_train, y_train, embedded, k=k, num_classes=c).items():
                     metrics[f"{name}/knn_acc"] = _probe_acc(m)
         return metrics
 
