@@ -40,8 +40,10 @@ def test_missing_dataset_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     msg = str(info.value)
     assert str(tmp_path / "env" / "esc50") in msg and os.path.join("data", "esc50") in msg
     assert "python -m core data download esc50 --root" in msg
-    with pytest.raises(DatasetError, match="download speech_commands"):
+    with pytest.raises(DatasetError, match=r"download speech_commands --root .*speech_commands$"):
         find_root("sc09")
+    with pytest.raises(DatasetError, match=r"download esc50 --root .*esc50$"):
+        find_root("esc10")
     with pytest.raises(DatasetError, match=r"does not exist.*download fsdd"):
         find_root("fsdd", tmp_path / "nope")
 
