@@ -368,3 +368,14 @@ def test_disk_space_and_concurrent_download_refused(servers, tmp_path, monkeypat
         with pytest.raises(DownloadError, match="another process is downloading"):
             download_dataset("fsdd", tmp_path, archives=[pin], progress=False)
     assert srv.requests == []
+
+
+def test_alias_downloads_parent(servers, tmp_path, monkeypatch):
+    data = _zip({"meta/esc50.csv": b"filename,fold\n"}, top="ESC-50-master")
+    srv = servers({"/esc.zip": data})
+    pin = Archive(
+        url=f"{srv.base}/esc.zip", filename="esc.zip", md5=hashlib.md5(data).hexdigest(), strip="ESC-50-master"
+    )
+    monkeypatch.setitem(dl.ARCHIVES, "esc50", [pin])
+    out = download_dataset("esc10", tmp_path, progress=False)
+    assert out == tmp_path / "esc50" and (out / "meta" / "esc50.csv").exists()
