@@ -541,12 +541,24 @@ def download_dataset(
                 if final.exists():  # kept from an earlier run (--keep-archive): verify it instead of downloading
                     os.replace(final, part)
                 _check_free_space(root, archive, part, url)
+                resumed = part.exists() and part.stat().st_size > 0
                 _fetch_with_retries(url, part, archive, progress, retries, backoff_s)
                 try:
                     digests = verify(part, archive, url, progress)
-                except DownloadError:
+                except DownloadError as e:
                     part.unlink(missing_ok=True)  # a complete but wrong file cannot be resumed into a right one
-                    raise
+                    if not resumed:
+                        raise
+                    # The bytes kept from an earlier attempt may be the culprit (e.g. a changed upstream file):
+                    # download the whole archive once more before giving up.
+                    if progress:
+                        print(f"{e}; the resumed file is discarded and downloaded again from the start")
+                    _fetch_with_retries(url, part, archive, progress, retries, backoff_s)
+                    try:
+                        digests = verify(part, archive, url, progress)
+                    except DownloadError:
+                        part.unlink(missing_ok=True)
+                        raise
                 os.replace(part, final)
             _install(final, archive, target, root / f".{name}.{archive.part}.staging")
             marker[archive.filename] = {

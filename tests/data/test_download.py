@@ -379,3 +379,15 @@ def test_alias_downloads_parent(servers, tmp_path, monkeypatch):
     monkeypatch.setitem(dl.ARCHIVES, "esc50", [pin])
     out = download_dataset("esc10", tmp_path, progress=False)
     assert out == tmp_path / "esc50" and (out / "meta" / "esc50.csv").exists()
+
+
+def test_bad_resumed_prefix_is_discarded_and_fetched_again(servers, tmp_path):
+    data = _tar_gz(MEMBERS)
+    srv = servers({"/r.tar.gz": data})
+    pin = _pin(f"{srv.base}/r.tar.gz", data, strip="pkg-1.0")
+    part = tmp_path / ".downloads" / "r.tar.gz.part"
+    part.parent.mkdir(parents=True)
+    part.write_bytes(b"\0" * 1000)  # a stale prefix: resuming after it gives the right size, the wrong digest
+    out = download_dataset("fsdd", tmp_path, archives=[pin], progress=False)
+    assert [r["range"] for r in srv.requests] == ["bytes=1000-", None]
+    assert (out / "README.md").read_bytes() == b"test fixture\n"
