@@ -7,8 +7,10 @@ import io
 import os
 import tarfile
 import threading
+import urllib.parse
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -391,3 +393,36 @@ def test_bad_resumed_prefix_is_discarded_and_fetched_again(servers, tmp_path):
     out = download_dataset("fsdd", tmp_path, archives=[pin], progress=False)
     assert [r["range"] for r in srv.requests] == ["bytes=1000-", None]
     assert (out / "README.md").read_bytes() == b"test fixture\n"
+
+
+def test_downloaded_layout_is_what_the_fsdd_loader_reads(servers, tmp_path, monkeypatch):
+    """Real FSDD clips (from ../shared/data) packed as the official v1.0.10 archive, downloaded, then listed."""
+    import csv
+
+    import soundfile as sf
+
+    from core.data import list_clips
+
+    shared = Path(os.environ["CLAR_DATA_DIR"]) / "fsdd"  # KeyError here means CLAR_DATA_DIR is unset
+    with open(shared / "metadata.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["speaker"] in ("george", "theo") and int(r["take"]) in (0, 7)]
+    members = {}
+    for r in rows:
+        audio, sr = sf.read(shared / r["path"], dtype="int16")
+        buf = io.BytesIO()
+        sf.write(buf, audio, sr, format="WAV", subtype="PCM_16")
+        members[r["source_file"]] = buf.getvalue()  # recordings/<digit>_<speaker>_<take>.wav
+    data = _zip(members, top="free-spoken-digit-dataset-1.0.10")
+    official = ARCHIVES["fsdd"][0]
+    srv = servers({urllib.parse.urlsplit(official.url).path: data})
+    monkeypatch.setitem(dl.ARCHIVES, "fsdd", [_pin(official.url, data, strip=official.strip)])
+    assert cli_main(["data", "download", "fsdd", "--root", str(tmp_path), "--mirror", srv.base]) == 0
+
+    monkeypatch.setenv("CLAR_DATA_DIR", str(tmp_path))  # the loader finds <data dir>/fsdd by itself
+    clips = list_clips("fsdd")
+    assert len(clips.paths) == len(rows) == 40
+    by_name = {p.name: (int(lab), str(s)) for p, lab, s in zip(clips.paths, clips.labels, clips.split, strict=True)}
+    for r in rows:
+        name = Path(r["source_file"]).name
+        assert clips.class_names[by_name[name][0]] in (r["label"], r["label_name"])
+        assert (by_name[name][1] == "test") == (int(r["take"]) < 5)
