@@ -118,3 +118,17 @@ def test_failed_build_leaves_nothing(small_folder: Path) -> None:
         load_dataset("folder", small_folder, num_samples=3000, progress=False)
     assert cache_state(key_of(small_folder, 3000)) == "missing"
     assert not list(waveform_cache_dir().glob(".*tmp*"))
+
+
+def test_first_bad_file_stops_decoding(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.data.cache import decode_all
+    from core.errors import AudioLoadError
+
+    good = sorted((data_dir / "fsdd" / "audio").glob("1_*.flac"))[:200]
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"garbage")
+    calls = count_decodes(monkeypatch)
+    out = np.zeros((201, 100), np.float32)
+    with pytest.raises(AudioLoadError, match="bad"):
+        decode_all([bad, *good], out, 100, progress=False, workers=2)
+    assert len(calls) < 100, f"decoded {len(calls)} files after the first one failed"
