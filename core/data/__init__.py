@@ -125,15 +125,16 @@ def find_root(name: str, root: str | os.PathLike | None = None) -> Path:
             if candidate.is_dir():
                 return candidate
     where = "; ".join(looked)
-    target = _DOWNLOADABLE.get(name, name)
-    hint = _download_hint(name, data_dirs()[0] / (_FOLDERS[target][0] if target in _FOLDERS else name))
+    hint = _download_hint(name, data_dirs()[0] / _DOWNLOADABLE.get(name, name))
     raise DatasetError(f"{name}: dataset not found (looked in {where}; set $CLAR_DATA_DIR or pass root){hint}")
 
 
-def _download_hint(name: str, root: Path) -> str:
+def _download_hint(name: str, folder: Path) -> str:
+    """The download command that creates ``folder`` (the downloader writes ``<root>/<name>/``)."""
     target = _DOWNLOADABLE.get(name)
     if target is None:
         return ""
+    root = folder.parent if folder.name == target else folder
     return f"; download it with: python -m core data download {target} --root {root}"
 
 

@@ -40,12 +40,14 @@ def test_missing_dataset_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     msg = str(info.value)
     assert str(tmp_path / "env" / "esc50") in msg and os.path.join("data", "esc50") in msg
     assert "python -m core data download esc50 --root" in msg
-    with pytest.raises(DatasetError, match=r"download speech_commands --root .*speech_commands$"):
+    with pytest.raises(DatasetError, match=r"download speech_commands --root .*env$"):
         find_root("sc09")
-    with pytest.raises(DatasetError, match=r"download esc50 --root .*esc50$"):
+    with pytest.raises(DatasetError, match=r"download esc50 --root .*env$"):
         find_root("esc10")
-    with pytest.raises(DatasetError, match=r"does not exist.*download fsdd"):
+    with pytest.raises(DatasetError, match=r"does not exist.*download fsdd --root .*nope$"):
         find_root("fsdd", tmp_path / "nope")
+    with pytest.raises(DatasetError, match=r"does not exist.*download fsdd --root .*somewhere$"):
+        find_root("fsdd", tmp_path / "somewhere" / "fsdd")
 
 
 def test_bad_arguments() -> None:
