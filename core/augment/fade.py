@@ -28,7 +28,7 @@ import torch
 from torch import Tensor
 
 from core import SAMPLE_RATE
-from core.augment.base import Augmentation, Params, on_device, randint
+from core.augment.base import Augmentation, Params, randint
 from core.errors import ConfigError
 
 FADE_SHAPES: tuple[str, ...] = ("linear", "logarithmic", "exponential", "qsin", "hsin")
@@ -55,28 +55,54 @@ def fade_curve(shape: str, u: Tensor) -> Tensor:
     return g.clamp(0.0, 1.0)
 
 
-def fade_envelope(num_samples: int, fade_in: Tensor, fade_out: Tensor, shape: Tensor, device=None) -> Tensor:
+def _curves(u: Tensor, shape: Tensor) -> Tensor:
+    """``fade_curve`` of each row's own shape: ``u`` [B, W] positions, ``shape`` [B] indices into FADE_SHAPES.
+
+    Each row is evaluated once, with its own formula (a loop over the at most five shapes, not the examples).
+    """
+    kinds = torch.unique(shape.cpu()).tolist()
+    if len(kinds) == 1:
+        return fade_curve(FADE_SHAPES[kinds[0]], u)
+    out = torch.empty_like(u)
+    for k in kinds:
+        rows = torch.nonzero(shape == k).flatten()
+        out.index_copy_(0, rows, fade_curve(FADE_SHAPES[k], u.index_select(0, rows)))
+    return out
+
+
+def fade_envelope(
+    num_samples: int,
+    fade_in: Tensor,
+    fade_out: Tensor,
+    shape: Tensor,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> Tensor:
     """Gain envelopes [B, T] for fades of ``fade_in``/``fade_out`` samples ([B] int) and shape indices ([B] int).
 
-    ``shape[i]`` indexes :data:`FADE_SHAPES`. A fade of 0 samples leaves that end untouched.
+    ``shape[i]`` indexes :data:`FADE_SHAPES`. A fade of 0 samples leaves that end untouched. The fade-in of
+    ``L`` samples covers samples 0 .. L-1 and the fade-out samples T-L .. T-1 (each ramp as
+    ``torch.linspace(0, 1, L)``); only the two end windows, as wide as the longest fades, are computed.
+    Every shape has g(1) = 1, so positions past a ramp are simply clamped to u = 1.
     """
-    device = device if device is not None else fade_in.device
-    n = torch.arange(num_samples, device=device, dtype=torch.float32).unsqueeze(0)
-    lin = fade_in.to(device=device, dtype=torch.float32).reshape(-1, 1)
-    lout = fade_out.to(device=device, dtype=torch.float32).reshape(-1, 1)
-    # position inside each ramp, 0..1 (a 1-sample ramp sits at u = 0 like torch.linspace(0, 1, 1))
-    u_in = (n / (lin - 1).clamp(min=1)).clamp(0, 1)
-    m = n - (num_samples - lout)
-    u_out = (1 - m / (lout - 1).clamp(min=1)).clamp(0, 1)
-    in_ramp = n < lin
-    out_ramp = m >= 0
-    shape = shape.to(device).reshape(-1, 1)
-    env = torch.ones(lin.shape[0], num_samples, device=device, dtype=torch.float32)
-    for k in torch.unique(shape.cpu()).tolist():
-        sel = shape == k
-        g_in = torch.where(in_ramp, fade_curve(FADE_SHAPES[k], u_in), 1.0)
-        g_out = torch.where(out_ramp, fade_curve(FADE_SHAPES[k], u_out), 1.0)
-        env = torch.where(sel, g_in * g_out, env)
+    device = torch.device(device) if device is not None else fade_in.device
+    t = int(num_samples)
+    lin = fade_in.to(device=device, dtype=torch.int64).reshape(-1, 1).clamp(0, t)
+    lout = fade_out.to(device=device, dtype=torch.int64).reshape(-1, 1).clamp(0, t)
+    shape = shape.to(device).reshape(-1)
+    env = torch.ones(lin.shape[0], t, device=device, dtype=dtype)
+    w_in = int(lin.max()) if lin.numel() else 0
+    if w_in > 0:
+        step = 1.0 / (lin - 1).clamp(min=1).to(dtype)  # [B, 1]: u advances by 1 / (L - 1) per sample
+        n = torch.arange(w_in, device=device, dtype=dtype).unsqueeze(0)
+        u = torch.addcmul((lin == 0).to(dtype), n, step).clamp_(max=1.0)  # L = 0: u = 1, no fade
+        env[:, :w_in] = _curves(u, shape)
+    w_out = int(lout.max()) if lout.numel() else 0
+    if w_out > 0:
+        step = 1.0 / (lout - 1).clamp(min=1).to(dtype)
+        j = torch.arange(w_out, device=device, dtype=dtype).unsqueeze(0) - (w_out - lout).to(dtype)  # index in ramp
+        u = torch.addcmul(torch.ones_like(step), j, -step).clamp_(max=1.0)  # before the ramp (j < 0): u > 1
+        env[:, t - w_out :] *= _curves(u, shape)
     return env
 
 
@@ -132,12 +158,10 @@ class Fade(Augmentation):
     def apply(self, x: Tensor, params: Params) -> Tensor:
         if not bool(params["apply"].any()):
             return x.clone()
-        active = on_device(params, "apply", x)
         zero = torch.zeros_like(params["fade_in"])
-        fin = torch.where(params["apply"], params["fade_in"], zero)
+        fin = torch.where(params["apply"], params["fade_in"], zero)  # examples not drawn get no fade
         fout = torch.where(params["apply"], params["fade_out"], zero)
-        env = fade_envelope(x.shape[1], fin, fout, params["shape"], device=x.device).to(x.dtype)
-        return torch.where(active, x * env, x)
+        return x * fade_envelope(x.shape[1], fin, fout, params["shape"], device=x.device, dtype=x.dtype)
 
     def describe(self, params: Params) -> list[dict[str, Any]]:
         out = super().describe(params)

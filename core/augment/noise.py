@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from core import SAMPLE_RATE
-from core.augment.base import Augmentation, Params, draw_seeds, on_device, randint, seeded_normal, uniform
+from core.augment.base import Augmentation, Params, draw_seeds, randint, seeded_normal, uniform
 from core.errors import ConfigError
 
 NOISE_COLORS: tuple[str, ...] = ("white", "pink", "brown")
@@ -38,24 +38,26 @@ FRAME_SECONDS = 0.010
 
 
 def non_silent_power(x: Tensor, sample_rate: int = SAMPLE_RATE, threshold_db: float = NON_SILENT_DB) -> Tensor:
-    """Mean power (x**2, full scale 1.0) of each clip's non-silent samples, [B] float64 (0 for an all-zero clip).
+    """Mean power (x**2, full scale 1.0) of each clip's non-silent samples, [B] float64 on the CPU (0 for an
+    all-zero clip).
 
     See the module docstring for the definition of non-silent (10 ms frames, ``threshold_db`` re the loudest).
+    Sums run in float64 (float32 on MPS, which has no float64).
     """
     b, t = x.shape
     frame = max(1, round(FRAME_SECONDS * sample_rate))
     nf = -(-t // frame)
-    xx = x.to(torch.float64).square()
-    xx = torch.nn.functional.pad(xx, (0, nf * frame - t)).reshape(b, nf, frame)
-    counts = torch.full((nf,), float(frame), dtype=torch.float64, device=x.device)
+    acc = torch.float32 if x.device.type == "mps" else torch.float64
+    xx = torch.nn.functional.pad(x.square(), (0, nf * frame - t)).reshape(b, nf, frame)
+    counts = torch.full((nf,), float(frame), dtype=acc, device=x.device)
     counts[-1] = t - (nf - 1) * frame
-    energy = xx.sum(dim=2)  # [B, F]
+    energy = xx.sum(dim=2, dtype=acc)  # [B, F]
     power = energy / counts
     loud = power.amax(dim=1, keepdim=True)
     keep = power >= loud * 10.0 ** (threshold_db / 10.0)
     kept_energy = (energy * keep).sum(dim=1)
     kept_count = (counts * keep).sum(dim=1).clamp(min=1.0)
-    return kept_energy / kept_count
+    return (kept_energy / kept_count).cpu().to(torch.float64)
 
 
 def colored_noise(white: Tensor, alpha: Tensor) -> Tensor:
@@ -65,13 +67,16 @@ def colored_noise(white: Tensor, alpha: Tensor) -> Tensor:
     """
     t = white.shape[1]
     spec = torch.fft.rfft(white.to(torch.float32), dim=1)
-    k = torch.arange(spec.shape[1], device=white.device, dtype=torch.float32).unsqueeze(0)
-    a = alpha.to(device=white.device, dtype=torch.float32).reshape(-1, 1)
-    gain = torch.where(k > 0, k.clamp(min=1.0).pow(-a / 2), 0.0)
+    k = torch.arange(spec.shape[1], device=white.device, dtype=torch.float32).clamp(min=1.0)
+    kinds, row_kind = torch.unique(alpha.cpu(), return_inverse=True)
+    # one amplitude curve k**(-alpha/2) per distinct alpha, then one row per example (DC bin zeroed)
+    curves = torch.stack([k.pow(-float(a) / 2) for a in kinds.tolist()])
+    curves[:, 0] = 0.0
+    gain = curves.index_select(0, row_kind.to(white.device))
     y = torch.fft.irfft(spec * gain, n=t, dim=1)
     y = y - y.mean(dim=1, keepdim=True)
     rms = y.square().mean(dim=1, keepdim=True).sqrt()
-    return torch.where(rms > 0, y / rms.clamp(min=1e-30), 0.0).to(white.dtype)
+    return (y / rms.clamp(min=1e-30)).to(white.dtype)  # an all-zero row stays zero
 
 
 class AddNoise(Augmentation):
@@ -130,7 +135,7 @@ class AddNoise(Augmentation):
         else:
             snr = uniform(generator, b, self.min_snr_db, self.max_snr_db)
         seeds = draw_seeds(b, generator)
-        signal_db = 10.0 * torch.log10(non_silent_power(x.detach(), self.sample_rate).cpu())
+        signal_db = 10.0 * torch.log10(non_silent_power(x.detach(), self.sample_rate))
         silent = ~(signal_db >= SILENCE_DBFS)
         noise_db = torch.where(silent, torch.full_like(signal_db, self.silent_level_db), signal_db - snr)
         return {"color": color, "snr_db": snr, "signal_db": signal_db, "noise_db": noise_db, "seed": seeds}
@@ -139,10 +144,12 @@ class AddNoise(Augmentation):
         active = params["apply"]
         if not bool(active.any()):
             return x.clone()
-        white = seeded_normal(params["seed"], active, x.shape[1], x)
-        noise = colored_noise(white, params["color"])
-        rms = torch.pow(10.0, on_device(params, "noise_db", x, torch.float64) / 20.0).to(x.dtype)
-        return torch.where(on_device(params, "apply", x), x + rms * noise, x)
+        rows = torch.nonzero(active).flatten()  # only the examples drawn get noise made for them
+        white = seeded_normal(params["seed"][rows], torch.ones_like(rows, dtype=torch.bool), x.shape[1], x)
+        noise = colored_noise(white, params["color"][rows])
+        rms = torch.pow(10.0, params["noise_db"][rows].to(torch.float64) / 20.0)
+        noise = noise * rms.to(device=x.device, dtype=x.dtype).reshape(-1, 1)
+        return x.index_add(0, rows.to(x.device), noise)
 
     def describe(self, params: Params) -> list[dict[str, Any]]:
         out = super().describe(params)
