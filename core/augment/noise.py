@@ -51,7 +51,7 @@ def non_silent_power(x: Tensor, sample_rate: int = SAMPLE_RATE, threshold_db: fl
     xx = torch.nn.functional.pad(x.square(), (0, nf * frame - t)).reshape(b, nf, frame)
     counts = torch.full((nf,), float(frame), dtype=acc, device=x.device)
     counts[-1] = t - (nf - 1) * frame
-    energy = xx.sum(dim=2, dtype=acc)  # [B, F]
+    energy = xx.sum(dim=2).to(acc)  # [B, F]; 160-sample float32 sums are exact to ~1e-7
     power = energy / counts
     loud = power.amax(dim=1, keepdim=True)
     keep = power >= loud * 10.0 ** (threshold_db / 10.0)
