@@ -33,6 +33,8 @@ NON_SILENT_DB = -60.0
 SILENCE_DBFS = -100.0
 """A clip whose loudest 10 ms frame has an RMS below this (dB re full scale 1.0) is silent."""
 
+SIGNAL_REFERENCES = ("non_silent", "all")
+
 FRAME_SECONDS = 0.010
 """Frame length, in seconds, for the non-silent measurement."""
 
@@ -54,7 +56,7 @@ def non_silent_power(x: Tensor, sample_rate: int = SAMPLE_RATE, threshold_db: fl
     energy = xx.sum(dim=2).to(acc)  # [B, F]; 160-sample float32 sums are exact to ~1e-7
     power = energy / counts
     loud = power.amax(dim=1, keepdim=True)
-    keep = power >= loud * 10.0 ** (threshold_db / 10.0)
+    keep = power >= loud * 10.0 ** (threshold_db / 10.0)  # threshold_db = -inf keeps every frame
     kept_energy = (energy * keep).sum(dim=1)
     kept_count = (counts * keep).sum(dim=1).clamp(min=1.0)
     return (kept_energy / kept_count).cpu().to(torch.float64)
@@ -89,6 +91,8 @@ class AddNoise(Augmentation):
         integer_snr: draw whole-dB SNRs from the integers min..max (both included), as the authors' code
             (``torch.randint(0, 20)``: 0..19 dB); otherwise uniform in [min, max).
         silent_level_db: RMS of the noise added to a silent clip, in dBFS.
+        signal: ``"non_silent"`` (the SNR reference is the RMS of the non-silent samples) or ``"all"`` (the RMS
+            of the whole clip, silence included, as the authors' code; quieter clips then get quieter noise).
         sample_rate: Hz (sets the 10 ms frame of the non-silent measurement).
 
     Parameters drawn per example: ``color`` (index into :data:`NOISE_COLORS`), ``snr_db``, ``signal_db``
@@ -106,6 +110,7 @@ class AddNoise(Augmentation):
         max_snr_db: float = 20.0,
         integer_snr: bool = False,
         silent_level_db: float = -60.0,
+        signal: str = "non_silent",
         sample_rate: int = SAMPLE_RATE,
     ) -> None:
         super().__init__(p, sample_rate)
@@ -120,6 +125,9 @@ class AddNoise(Augmentation):
             raise ConfigError(f"noise: no whole dB value in [{min_snr_db}, {max_snr_db}] for integer_snr")
         if not math.isfinite(silent_level_db) or silent_level_db > 0:
             raise ConfigError(f"noise: silent_level_db={silent_level_db} must be a finite level <= 0 dBFS")
+        if signal not in SIGNAL_REFERENCES:
+            raise ConfigError(f"noise: signal={signal!r}, choose one of {', '.join(SIGNAL_REFERENCES)}")
+        self.signal = signal
         self.colors = tuple(dict.fromkeys(colors))
         self._color_ids = torch.tensor([NOISE_COLORS.index(c) for c in self.colors], dtype=torch.int64)
         self.min_snr_db = float(min_snr_db)
@@ -135,7 +143,8 @@ class AddNoise(Augmentation):
         else:
             snr = uniform(generator, b, self.min_snr_db, self.max_snr_db)
         seeds = draw_seeds(b, generator)
-        signal_db = 10.0 * torch.log10(non_silent_power(x.detach(), self.sample_rate))
+        threshold = NON_SILENT_DB if self.signal == "non_silent" else -math.inf
+        signal_db = 10.0 * torch.log10(non_silent_power(x.detach(), self.sample_rate, threshold))
         silent = ~(signal_db >= SILENCE_DBFS)
         noise_db = torch.where(silent, torch.full_like(signal_db, self.silent_level_db), signal_db - snr)
         return {"color": color, "snr_db": snr, "signal_db": signal_db, "noise_db": noise_db, "seed": seeds}
@@ -161,4 +170,5 @@ class AddNoise(Augmentation):
 
     def extra_repr(self) -> str:
         snr = f"{self.min_snr_db:g}..{self.max_snr_db:g} dB" + (" (whole dB)" if self.integer_snr else "")
-        return f"p={self.p}, colors={self.colors}, snr={snr}, silent_level_db={self.silent_level_db}"
+        level = f"signal={self.signal!r}, silent_level_db={self.silent_level_db}"
+        return f"p={self.p}, colors={self.colors}, snr={snr}, {level}"
