@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from core.cli import main
@@ -55,6 +56,20 @@ def test_named_set_authors_preset(tmp_path, capsys):
     rep = json.loads(capsys.readouterr().out)
     assert rep["preset"] == "authors" and rep["augmentations"] == ["time_mask", "time_shift"]
     assert rep["steps"][0]["length"] == SR // 8 and abs(rep["steps"][1]["shift"]) <= 8000
+
+
+def test_loud_output_scaled_not_clipped(tmp_path, capsys):
+    t = np.arange(SR) / SR
+    src = tmp_path / "loud.wav"
+    sf.write(src, (0.99 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), SR)
+    out = tmp_path / "o.wav"
+    args = ["augment", str(src), "--aug", "noise", "--p", "1", "--seed", "1", "--out", str(out)]
+    assert main(args) == 0
+    rep = json.loads(capsys.readouterr().out)
+    y, _ = sf.read(out, dtype="float32")
+    assert rep["peak"] > 1.0 and rep["output_gain_db"] < 0
+    assert np.abs(y).max() == pytest.approx(1.0, abs=1e-3)
+    assert np.mean(np.abs(y) > 0.999) < 0.001  # a peak, not a clipped plateau
 
 
 def test_errors_are_one_line(tmp_path, capsys):
