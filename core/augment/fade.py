@@ -90,6 +90,7 @@ def fade_envelope(
     lin = fade_in.to(device=device, dtype=torch.int64).reshape(-1, 1).clamp(0, t)
     lout = fade_out.to(device=device, dtype=torch.int64).reshape(-1, 1).clamp(0, t)
     shape = shape.to(device).reshape(-1)
+    out_dtype, dtype = dtype, (torch.float64 if dtype == torch.float64 else torch.float32)  # no half precision
     env = torch.ones(lin.shape[0], t, device=device, dtype=dtype)
     w_in = int(lin.max()) if lin.numel() else 0
     if w_in > 0:
@@ -103,7 +104,7 @@ def fade_envelope(
         j = torch.arange(w_out, device=device, dtype=dtype).unsqueeze(0) - (w_out - lout).to(dtype)  # index in ramp
         u = torch.addcmul(torch.ones_like(step), j, -step).clamp_(max=1.0)  # before the ramp (j < 0): u > 1
         env[:, t - w_out :] *= _curves(u, shape)
-    return env
+    return env.to(out_dtype)
 
 
 class Fade(Augmentation):
@@ -111,8 +112,8 @@ class Fade(Augmentation):
 
     Args:
         p: probability that an example is faded.
-        max_in: longest fade-in, as a fraction of the clip length (0..1); the length in samples is drawn
-            uniformly from the integers 0 .. floor(max_in * T).
+        max_in: longest fade-in, as a fraction of the clip length (0..0.5, so the two fades never overlap);
+            the length in samples is drawn uniformly from the integers 0 .. floor(max_in * T).
         max_out: longest fade-out, likewise.
         shapes: the shapes to draw from uniformly (names from :data:`FADE_SHAPES`).
         sample_rate: Hz (only reported; fades are in samples).
