@@ -50,7 +50,10 @@ def non_silent_power(x: Tensor, sample_rate: int = SAMPLE_RATE, threshold_db: fl
     frame = max(1, round(FRAME_SECONDS * sample_rate))
     nf = -(-t // frame)
     acc = torch.float32 if x.device.type == "mps" else torch.float64
-    xx = torch.nn.functional.pad(x.square(), (0, nf * frame - t)).reshape(b, nf, frame)
+    xx = x.square()
+    if nf * frame != t:
+        xx = torch.nn.functional.pad(xx, (0, nf * frame - t))
+    xx = xx.reshape(b, nf, frame)
     counts = torch.full((nf,), float(frame), dtype=acc, device=x.device)
     counts[-1] = t - (nf - 1) * frame
     energy = xx.sum(dim=2).to(acc)  # [B, F]; 160-sample float32 sums are exact to ~1e-7
@@ -62,23 +65,30 @@ def non_silent_power(x: Tensor, sample_rate: int = SAMPLE_RATE, threshold_db: fl
     return (kept_energy / kept_count).cpu().to(torch.float64)
 
 
-def colored_noise(white: Tensor, alpha: Tensor) -> Tensor:
+def colored_noise(white: Tensor, alpha: Tensor, rms: Tensor | None = None) -> Tensor:
     """Shape white noise [B, T] to a 1/f**alpha power spectrum (alpha [B], 0 white, 1 pink, 2 brown).
 
-    The DC bin is zeroed; each row is returned with zero mean and unit RMS (rows of zeros stay zero).
+    The DC bin is zeroed (for white rows, by subtracting the mean; the others go through an FFT with gain
+    k**(-alpha/2) on bin k). Each row is returned with zero mean and RMS ``rms[i]`` (linear, full scale 1.0;
+    unit RMS when ``rms`` is None). Rows of zeros stay zero.
     """
     t = white.shape[1]
-    spec = torch.fft.rfft(white.to(torch.float32), dim=1)
-    k = torch.arange(spec.shape[1], device=white.device, dtype=torch.float32).clamp(min=1.0)
-    kinds, row_kind = torch.unique(alpha.cpu(), return_inverse=True)
-    # one amplitude curve k**(-alpha/2) per distinct alpha, then one row per example (DC bin zeroed)
-    curves = torch.stack([k.pow(-float(a) / 2) for a in kinds.tolist()])
-    curves[:, 0] = 0.0
-    gain = curves.index_select(0, row_kind.to(white.device))
-    y = torch.fft.irfft(spec * gain, n=t, dim=1)
-    y = y - y.mean(dim=1, keepdim=True)
-    rms = y.square().mean(dim=1, keepdim=True).sqrt()
-    return (y / rms.clamp(min=1e-30)).to(white.dtype)  # an all-zero row stays zero
+    y = white.to(torch.float32, copy=True)
+    colored = torch.nonzero(alpha.cpu() > 0).flatten()
+    if colored.numel():
+        a = alpha.cpu()[colored]
+        kinds, row_kind = torch.unique(a, return_inverse=True)
+        k = torch.arange(t // 2 + 1, device=white.device, dtype=torch.float32).clamp(min=1.0)
+        curves = torch.stack([k.pow(-float(v) / 2) for v in kinds.tolist()])  # one gain curve per alpha
+        curves[:, 0] = 0.0
+        gain = curves.index_select(0, row_kind.to(white.device))
+        rows = colored.to(white.device)
+        spec = torch.fft.rfft(y.index_select(0, rows), dim=1)
+        y.index_copy_(0, rows, torch.fft.irfft(spec * gain, n=t, dim=1))
+    y -= y.mean(dim=1, keepdim=True)
+    target = 1.0 if rms is None else rms.to(device=white.device, dtype=torch.float32).reshape(-1, 1)
+    scale = target / y.square().mean(dim=1, keepdim=True).sqrt().clamp(min=1e-30)
+    return (y * scale).to(white.dtype)
 
 
 class AddNoise(Augmentation):
@@ -155,9 +165,8 @@ class AddNoise(Augmentation):
             return x.clone()
         rows = torch.nonzero(active).flatten()  # only the examples drawn get noise made for them
         white = seeded_normal(params["seed"][rows], torch.ones_like(rows, dtype=torch.bool), x.shape[1], x)
-        noise = colored_noise(white, params["color"][rows])
         rms = torch.pow(10.0, params["noise_db"][rows].to(torch.float64) / 20.0)
-        noise = noise * rms.to(device=x.device, dtype=x.dtype).reshape(-1, 1)
+        noise = colored_noise(white, params["color"][rows], rms)
         return x.index_add(0, rows.to(x.device), noise)
 
     def describe(self, params: Params) -> list[dict[str, Any]]:
