@@ -55,19 +55,50 @@ def fade_curve(shape: str, u: Tensor) -> Tensor:
     return g.clamp(0.0, 1.0)
 
 
-def _curves(u: Tensor, shape: Tensor) -> Tensor:
-    """``fade_curve`` of each row's own shape: ``u`` [B, W] positions, ``shape`` [B] indices into FADE_SHAPES.
+def _ramp(offset: Tensor, slope: Tensor, n: Tensor, shape: Tensor) -> Tensor:
+    """Gains [B, W] of ramps at positions ``u = clamp(offset + n * slope, max=1)`` for the column positions
+    ``n`` [1, W] (whole numbers).
 
-    Each row is evaluated once, with its own formula (a loop over the at most five shapes, not the examples).
+    ``offset``, ``slope`` [B, 1] and ``shape`` [B] (indices into FADE_SHAPES) are per row. Rows are grouped
+    by shape (one stable sort of the [B] shapes), each group is evaluated with its own formula on a contiguous
+    slice, and the rows are put back in order with one gather: a loop over the at most five shapes, never
+    over the examples. Every shape has g(1) = 1, so positions past a ramp are simply clamped to u = 1.
     """
-    kinds = torch.unique(shape.cpu()).tolist()
+    kinds, counts = torch.unique(shape.cpu(), return_counts=True)
     if len(kinds) == 1:
-        return fade_curve(FADE_SHAPES[kinds[0]], u)
-    out = torch.empty_like(u)
-    for k in kinds:
-        rows = torch.nonzero(shape == k).flatten()
-        out.index_copy_(0, rows, fade_curve(FADE_SHAPES[k], u.index_select(0, rows)))
-    return out
+        return fade_curve(FADE_SHAPES[int(kinds[0])], torch.addcmul(offset, n, slope).clamp_(max=1.0))
+    order = torch.argsort(shape, stable=True)
+    u = torch.addcmul(offset.index_select(0, order), n, slope.index_select(0, order)).clamp_(max=1.0)
+    first = 0
+    for k, c in zip(kinds.tolist(), counts.tolist(), strict=True):
+        u[first : first + c] = fade_curve(FADE_SHAPES[k], u[first : first + c])
+        first += c
+    return u.index_select(0, torch.argsort(order))
+
+
+def _ramps(
+    num_samples: int, fade_in: Tensor, fade_out: Tensor, shape: Tensor, device: torch.device, dtype: torch.dtype
+) -> tuple[Tensor, Tensor]:
+    """The fade-in gains [B, W_in] of the first W_in samples and the fade-out gains [B, W_out] of the last W_out,
+    with W_in and W_out the longest fades (samples beyond a row's own ramp get gain 1)."""
+    t = int(num_samples)
+    lin = fade_in.to(device=device, dtype=torch.int64).reshape(-1, 1).clamp(0, t)
+    lout = fade_out.to(device=device, dtype=torch.int64).reshape(-1, 1).clamp(0, t)
+    shape = shape.to(device).reshape(-1)
+    w_in = int(lin.max()) if lin.numel() else 0
+    w_out = int(lout.max()) if lout.numel() else 0
+    g_in = torch.ones(lin.shape[0], 0, device=device, dtype=dtype)
+    g_out = g_in
+    if w_in > 0:  # sample n of an L-sample fade-in sits at u = n / (L - 1); L = 0 means u = 1 (no fade)
+        n = torch.arange(w_in, device=device, dtype=dtype).unsqueeze(0)
+        g_in = _ramp((lin == 0).to(dtype), 1.0 / (lin - 1).clamp(min=1).to(dtype), n, shape)
+    if w_out > 0:
+        # column n of the last W samples is sample m = n - (W - L) of an L-sample fade-out, at
+        # u = 1 - m / (L - 1) = (W - 1 - n) / (L - 1): counted from the end, with no cancellation.
+        # A 1-sample fade-out is u = 1 (gain 1), as torch.linspace(0, 1, 1) = [0] gives in torchaudio.
+        r = torch.arange(w_out - 1, -1, -1, device=device, dtype=dtype).unsqueeze(0)
+        g_out = _ramp((lout <= 1).to(dtype), 1.0 / (lout - 1).clamp(min=1).to(dtype), r, shape)
+    return g_in, g_out
 
 
 def fade_envelope(
@@ -86,25 +117,12 @@ def fade_envelope(
     Every shape has g(1) = 1, so positions past a ramp are simply clamped to u = 1.
     """
     device = torch.device(device) if device is not None else fade_in.device
-    t = int(num_samples)
-    lin = fade_in.to(device=device, dtype=torch.int64).reshape(-1, 1).clamp(0, t)
-    lout = fade_out.to(device=device, dtype=torch.int64).reshape(-1, 1).clamp(0, t)
-    shape = shape.to(device).reshape(-1)
-    out_dtype, dtype = dtype, (torch.float64 if dtype == torch.float64 else torch.float32)  # no half precision
-    env = torch.ones(lin.shape[0], t, device=device, dtype=dtype)
-    w_in = int(lin.max()) if lin.numel() else 0
-    if w_in > 0:
-        step = 1.0 / (lin - 1).clamp(min=1).to(dtype)  # [B, 1]: u advances by 1 / (L - 1) per sample
-        n = torch.arange(w_in, device=device, dtype=dtype).unsqueeze(0)
-        u = torch.addcmul((lin == 0).to(dtype), n, step).clamp_(max=1.0)  # L = 0: u = 1, no fade
-        env[:, :w_in] = _curves(u, shape)
-    w_out = int(lout.max()) if lout.numel() else 0
-    if w_out > 0:
-        step = 1.0 / (lout - 1).clamp(min=1).to(dtype)
-        j = torch.arange(w_out, device=device, dtype=dtype).unsqueeze(0) - (w_out - lout).to(dtype)  # index in ramp
-        u = torch.addcmul(torch.ones_like(step), j, -step).clamp_(max=1.0)  # before the ramp (j < 0): u > 1
-        env[:, t - w_out :] *= _curves(u, shape)
-    return env.to(out_dtype)
+    work = torch.float64 if dtype == torch.float64 else torch.float32  # no half precision for the ramps
+    g_in, g_out = _ramps(num_samples, fade_in, fade_out, shape, device, work)
+    env = torch.ones(g_in.shape[0], int(num_samples), device=device, dtype=work)
+    env[:, : g_in.shape[1]] = g_in
+    env[:, int(num_samples) - g_out.shape[1] :] *= g_out
+    return env.to(dtype)
 
 
 class Fade(Augmentation):
@@ -162,7 +180,12 @@ class Fade(Augmentation):
         zero = torch.zeros_like(params["fade_in"])
         fin = torch.where(params["apply"], params["fade_in"], zero)  # examples not drawn get no fade
         fout = torch.where(params["apply"], params["fade_out"], zero)
-        return x * fade_envelope(x.shape[1], fin, fout, params["shape"], device=x.device, dtype=x.dtype)
+        work = torch.float64 if x.dtype == torch.float64 else torch.float32
+        g_in, g_out = _ramps(x.shape[1], fin, fout, params["shape"], x.device, work)
+        y = x.clone()  # only the two end windows are touched
+        y[:, : g_in.shape[1]] *= g_in.to(x.dtype)
+        y[:, x.shape[1] - g_out.shape[1] :] *= g_out.to(x.dtype)
+        return y
 
     def describe(self, params: Params) -> list[dict[str, Any]]:
         out = super().describe(params)
