@@ -15,7 +15,8 @@ hsin            sin(u * pi - pi / 2) / 2 + 0.5      half sine (torchaudio "half_
 ==============  ==================================  =========================================
 
 The fade-out is the time reverse of the fade-in: its ``m``-th sample (``m = 0 .. L-1``) has gain
-``g(1 - m / (L - 1))``; this is exactly torchaudio's fade-out for every shape.
+``g(1 - m / (L - 1))``; this is exactly torchaudio's fade-out for every shape (a 1-sample fade-in has gain
+g(0) = 0 and a 1-sample fade-out gain 1, as torchaudio's ``linspace(0, 1, 1) = [0]`` gives).
 """
 
 from __future__ import annotations
