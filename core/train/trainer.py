@@ -485,8 +485,7 @@ def run_training(
     the run store holds the per-step and per-epoch metrics and, at the end, the final metrics.
     """
     root = Path(checkpoint_root) if checkpoint_root else checkpoints_dir()
-    main = int(os.environ.get("RANK", "0")) == 0
-    store_obj = _open_store(store) if main else None
+    store_obj = _open_store(store)  # every rank may read a config from it; only rank 0 writes
     checkpoint_state = None
     if resume:
         run_id = resume
@@ -497,8 +496,6 @@ def run_training(
             log.info("resuming run %s from %s (epoch %d)", run_id, path, checkpoint_state["epoch"])
             cfg = _resume_config(checkpoint_state["config"], overrides)
         else:
-            if store_obj is None:
-                raise CheckpointError(f"{manager.dir}: no checkpoint to resume from")
             cfg = _resume_config(_stored_config(store_obj.get_run(run_id)), overrides)
     else:
         if config is None:
