@@ -16,7 +16,6 @@ import contextlib
 import copy
 import logging
 import math
-import os
 import random
 import threading
 import time
