@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import resource
 import sys
 import time
 from pathlib import Path
@@ -172,6 +173,7 @@ def authors_style(cfg: TrainConfig, data, augs: list[str], steps: int, workers: 
     warm = torch.randn(cfg.data.batch_size, *shape, device=device)
     step(warm, warm, torch.zeros(cfg.data.batch_size, dtype=torch.int64, device=device))
     wait = model_t = 0.0
+    cpu0 = _cpu_seconds()
     t_start = time.perf_counter()
     it = iter(loader)
     for _ in range(steps):
@@ -183,8 +185,14 @@ def authors_style(cfg: TrainConfig, data, augs: list[str], steps: int, workers: 
         wait += t1 - t0
         model_t += time.perf_counter() - t1
     total = time.perf_counter() - t_start
-    del it
-    return total / steps, wait / total
+    del it  # shuts the workers down and reaps them, so their CPU time is counted
+    return total / steps, wait / total, (_cpu_seconds() - cpu0) / steps
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and of its reaped children (the DataLoader workers)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def ours(cfg: TrainConfig, data, steps: int):
@@ -194,9 +202,11 @@ def ours(cfg: TrainConfig, data, steps: int):
     trainer = Trainer(cfg, data=data, progress=False)
     trainer.fit_frontend()
     trainer.train_epoch(max_steps=1)  # warm-up
+    cpu0 = _cpu_seconds()
     m = trainer.train_epoch(max_steps=steps)
+    cpu = (_cpu_seconds() - cpu0) / steps
     shares = {k.split("/")[1].removesuffix("_share"): v for k, v in m.items() if k.startswith("time/")}
-    return m["train/epoch_s"] / steps, shares
+    return m["train/epoch_s"] / steps, shares, cpu
 
 
 def make_config(encoder: str, args, augs: list[str], amp: str = "none") -> TrainConfig:
@@ -262,12 +272,24 @@ def main(argv: list[str] | None = None) -> int:
     n_clips = len(data.train)
     steps_per_epoch = n_clips // args.batch_size
     args.steps = min(args.steps or steps_per_epoch, steps_per_epoch)
-    header = ["encoder", "pipeline", "clips/s", "epoch (s)", "input", "augment", "features", "model", "speed-up"]
+    header = [
+        "encoder",
+        "pipeline",
+        "clips/s",
+        "epoch (s)",
+        "CPU s/epoch",
+        "input",
+        "augment",
+        "features",
+        "model",
+        "speed-up (wall)",
+        "speed-up (CPU)",
+    ]
     rows = []
     for encoder in args.encoders.split(","):
         cfg = make_config(encoder, args, augs)
-        s_ours, shares = ours(cfg, data, args.steps)
-        s_auth, wait_share = authors_style(cfg, data, augs, args.steps, args.workers, device)
+        s_ours, shares, c_ours = ours(cfg, data, args.steps)
+        s_auth, wait_share, c_auth = authors_style(cfg, data, augs, args.steps, args.workers, device)
         pct = lambda v: f"{100 * v:.0f}%"  # noqa: E731
         rows.append(
             [
@@ -275,11 +297,13 @@ def main(argv: list[str] | None = None) -> int:
                 "ours",
                 f"{args.batch_size / s_ours:.1f}",
                 f"{s_ours * steps_per_epoch:.1f}",
+                f"{c_ours * steps_per_epoch:.1f}",
                 pct(shares.get("input", 0)),
                 pct(shares.get("augment", 0)),
                 pct(shares.get("features", 0)),
                 pct(shares.get("model", 0)),
                 f"{s_auth / s_ours:.2f}x",
+                f"{c_auth / c_ours:.2f}x",
             ]
         )
         rows.append(
@@ -288,24 +312,28 @@ def main(argv: list[str] | None = None) -> int:
                 f"authors' style ({args.workers} workers)",
                 f"{args.batch_size / s_auth:.1f}",
                 f"{s_auth * steps_per_epoch:.1f}",
+                f"{c_auth * steps_per_epoch:.1f}",
                 f"{pct(wait_share)} (waiting for workers)",
                 "in workers",
                 "in workers",
                 pct(1 - wait_share),
+                "1.00x",
                 "1.00x",
             ]
         )
         print(markdown_table(header, rows[-2:]), flush=True)
     if device.type == "cuda":
         cfg = make_config("resnet18_2d", args, augs, amp="bf16")
-        s_amp, shares = ours(cfg, data, args.steps)
+        s_amp, shares, c_amp = ours(cfg, data, args.steps)
         rows.append(
             [
                 "resnet18_2d",
                 "ours, bf16 AMP",
                 f"{args.batch_size / s_amp:.1f}",
                 f"{s_amp * steps_per_epoch:.1f}",
+                f"{c_amp * steps_per_epoch:.1f}",
                 *(f"{100 * shares.get(k, 0):.0f}%" for k in ("input", "augment", "features", "model")),
+                "",
                 "",
             ]
         )
@@ -315,7 +343,8 @@ def main(argv: list[str] | None = None) -> int:
         f"augmentations: {aug_label}. Timed over {args.steps} of the epoch's {steps_per_epoch} steps"
         f"{'' if args.steps == steps_per_epoch else ' and extrapolated'}. Shares are of the step time; 'input' "
         f"for ours is gathering the batch from the device-resident waveforms. "
-        f"Speed-up = authors'-style step time / ours.\n\n"
+        f"Speed-up = authors'-style time / ours, in wall time and in CPU time (user + system of the process "
+        f"and its DataLoader workers; robust to other load on the machine).\n\n"
         f"Machine: {machine_info(device)}\n\n{table}\n\nRun: `python bench/train.py` (`--quick` for a smoke run)."
     )
     print(text)
