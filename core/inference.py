@@ -182,7 +182,8 @@ class Trained:
         }
 
     def _to_device(self, batch) -> Tensor:
-        x = torch.as_tensor(np.asarray(batch, dtype=np.float32)) if not isinstance(batch, Tensor) else batch
+        # np.array copies: batches of a read-only memory map become ordinary writable arrays.
+        x = batch if isinstance(batch, Tensor) else torch.from_numpy(np.array(batch, dtype=np.float32))
         if x.ndim == 1:
             x = x[None]
         if x.ndim != 2:
