@@ -127,7 +127,7 @@ def fit_linear_head(
     valid_y: Tensor | np.ndarray | None = None,
     *,
     weight_decays: Sequence[float] = DEFAULT_WEIGHT_DECAYS,
-    max_iter: int = 500,
+    max_iter: int = 100,
     device: str | torch.device = "cpu",
 ) -> tuple[LinearHead, dict]:
     """Fit a logistic-regression head on ``train_x`` [N, D] / ``train_y`` [N] (rows with label -1 are ignored).

@@ -146,6 +146,7 @@ def linear_evaluation(
     finetune: bool = False,
     finetune_options: dict | None = None,
     weight_decays: Sequence[float] = DEFAULT_WEIGHT_DECAYS,
+    probe_max_iter: int = 100,
     batch_size: int = 64,
     embeddings: EmbeddingCache | None = None,
     progress: bool = True,
@@ -153,10 +154,12 @@ def linear_evaluation(
     """Evaluate ``trained`` on one train/valid/test assignment: a dataset (its ``split`` column) or splits.
 
     ``label_fraction`` and ``label_seed`` default to the run's own on the run's own dataset, else to all
-    labels (1.0) and seed 0. With ``finetune`` the encoder is fine-tuned (``finetune_options`` go to
-    ``core.evaluate.finetune.finetune_evaluation``). Returns ``(result, probe)``; the probe is the fitted
-    linear head (None when fine-tuning). The result holds ``fold``, ``label_fraction``, ``label_seed``,
-    ``clips`` (counts), ``selection`` and ``valid``/``test`` scores (see ``classification_report``).
+    labels (1.0) and seed 0. The probe's weight decay is chosen from ``weight_decays`` on validation, each
+    fit running at most ``probe_max_iter`` L-BFGS iterations. With ``finetune`` the encoder is fine-tuned
+    (``finetune_options`` go to ``core.evaluate.finetune.finetune_evaluation``). Returns ``(result, probe)``;
+    the probe is the fitted linear head (None when fine-tuning). The result holds ``fold``,
+    ``label_fraction``, ``label_seed``, ``clips`` (counts), ``selection`` and ``valid``/``test`` scores (see
+    ``classification_report``).
     """
     splits = data if isinstance(data, EvalSplits) else EvalSplits.from_dataset(data)
     own = _is_own(trained, splits)
@@ -192,6 +195,7 @@ def linear_evaluation(
         valid_x,
         np.asarray(splits.valid.labels),
         weight_decays=weight_decays,
+        max_iter=probe_max_iter,
     )
     result["selection"] = selection
     for name, x, ds in (("valid", valid_x, splits.valid), ("test", test_x, splits.test)):
@@ -301,6 +305,7 @@ def evaluate_checkpoint(
     label_fraction: float | None = None,
     data_overrides: dict | None = None,
     weight_decays: Sequence[float] = DEFAULT_WEIGHT_DECAYS,
+    probe_max_iter: int = 100,
     batch_size: int = 64,
     save_probe: bool = True,
     progress: bool = True,
@@ -325,6 +330,7 @@ def evaluate_checkpoint(
         finetune_options=finetune_options,
         label_fraction=label_fraction,
         weight_decays=weight_decays,
+        probe_max_iter=probe_max_iter,
     )
     first = next(iter(fold_splits.values()))
     report = {

@@ -104,7 +104,9 @@ def test_esc10_cross_validation_fold_logic(simclr):
 
     simclr.embed = counting_embed
     try:
-        report = evaluate_checkpoint(simclr, dataset="esc10", folds="all", data_overrides=overrides, progress=False)
+        report = evaluate_checkpoint(
+            simclr, dataset="esc10", folds="all", data_overrides=overrides, weight_decays=(1e-3, 1e-1), progress=False
+        )
     finally:
         del simclr.embed
     distinct = {p for s in splits.values() for part in (s.train, s.valid, s.test) for p in part.paths}
