@@ -120,19 +120,21 @@ def embed_dataset(
 
 
 def _register(trained: Trained, out: Path, meta: dict) -> None:
-    """Record the embeddings in the run store, only if the checkpoint's run is known there."""
-    try:
-        from core.runs import RunStore
-    except ImportError:
+    """Record the embeddings as an artifact of the checkpoint's run, only where the run store exists and
+    knows that run (a checkpoint from elsewhere is not an error, and no store file is created)."""
+    from core.errors import RunStoreError
+    from core.runs import RunStore, default_db_path
+
+    if not default_db_path().is_file():
         return
     try:
         store = RunStore()
         store.get_run(trained.run_id)
-    except Exception:  # no store, or a checkpoint from outside it: nothing to register
+    except RunStoreError:
         return
     try:
         store.add_artifact(trained.run_id, "embeddings", str(out / EMBEDDINGS_FILE), meta)
-    except Exception as e:
+    except RunStoreError as e:
         warnings.warn(f"could not record the embeddings in the run store: {e}", stacklevel=2)
 
 
