@@ -115,3 +115,16 @@ def test_simclr_predict_needs_the_probe_of_this_checkpoint(tmp_path, small_csv, 
     assert stale.probe is None
     with pytest.raises(ConfigError, match=r"fitted on best\.pt at step 7"):
         stale.predict(x)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("encoder", ["small_cnn_1d", "small_cnn_2d"])
+def test_cuda_embeddings_and_predictions_match_the_cpu(tmp_path, small_csv, clips, encoder):
+    run = make_checkpoint(tmp_path / f"gpu-{encoder}", small_csv, regime="clar", encoder=encoder)
+    cpu, gpu = load_trained(run, device="cpu"), load_trained(run, device="cuda")
+    assert next(gpu.model.parameters()).is_cuda
+    x = np.array(clips.waveforms[:8])
+    e_cpu, e_gpu = cpu.embed(x), gpu.embed(x, batch_size=3)
+    assert e_gpu.device.type == "cpu"  # results come back to the CPU
+    torch.testing.assert_close(e_gpu, e_cpu, atol=1e-3, rtol=1e-3)
+    torch.testing.assert_close(gpu.predict(x), cpu.predict(x), atol=1e-4, rtol=1e-3)
