@@ -33,6 +33,7 @@ def simclr(tmp_path_factory, small_csv):
     return load_trained(run, device="cpu")
 
 
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
 def test_classification_report_matches_sklearn():
     rng = np.random.default_rng(0)
     names = [f"c{i}" for i in range(5)]
