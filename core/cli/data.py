@@ -35,5 +35,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     dl.add_argument("name", help="dataset: esc50, speech_commands, nsynth, fsdd")
     dl.add_argument("--root", required=True, help="folder to download and extract into")
     dl.add_argument("--mirror", help="base URL that replaces the official host (for mirrors and tests)")
+    dl.add_argument("--parts", help="comma-separated archive parts, e.g. test or valid,test for nsynth (default: all)")
     dl.add_argument("--keep-archive", action="store_true", help="keep the archive after extraction")
     dl.set_defaults(func=_download)

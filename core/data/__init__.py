@@ -70,7 +70,15 @@ _FOLDERS = {
 }
 """Folder names searched for each dataset under every data directory, in order."""
 
-_DOWNLOADABLE = {"esc10": "esc50", "esc50": "esc50", "sc09": "speech_commands", "speech_commands": "speech_commands"}
+_DOWNLOADABLE = {
+    "esc10": "esc50",
+    "esc50": "esc50",
+    "sc09": "speech_commands",
+    "speech_commands": "speech_commands",
+    "nsynth": "nsynth",
+    "fsdd": "fsdd",
+}
+"""The ``python -m core data download`` name that provides each dataset."""
 
 _SCANNERS: dict[str, Callable[..., ClipList]] = {
     "esc10": lambda root, **kw: esc.scan(root, esc10=True, **kw),
@@ -117,14 +125,16 @@ def find_root(name: str, root: str | os.PathLike | None = None) -> Path:
             if candidate.is_dir():
                 return candidate
     where = "; ".join(looked)
-    hint = _download_hint(name, data_dirs()[0] / _FOLDERS[name][0])
+    hint = _download_hint(name, data_dirs()[0] / _DOWNLOADABLE.get(name, name))
     raise DatasetError(f"{name}: dataset not found (looked in {where}; set $CLAR_DATA_DIR or pass root){hint}")
 
 
-def _download_hint(name: str, root: Path) -> str:
-    target = _DOWNLOADABLE.get(name, name if name in ("nsynth", "fsdd") else None)
+def _download_hint(name: str, folder: Path) -> str:
+    """The download command that creates ``folder`` (the downloader writes ``<root>/<name>/``)."""
+    target = _DOWNLOADABLE.get(name)
     if target is None:
         return ""
+    root = folder.parent if folder.name == target else folder
     return f"; download it with: python -m core data download {target} --root {root}"
 
 

@@ -13,7 +13,7 @@ import hashlib
 import os
 import uuid
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,7 +77,10 @@ def decode_all(
     workers: int = 2,
     desc: str = "decoding",
 ) -> None:
-    """Decode, resample and fix the length of every file into ``out[i]`` (float32 [N, num_samples])."""
+    """Decode, resample and fix the length of every file into ``out[i]`` (float32 [N, num_samples]).
+
+    The first file that fails raises its :class:`~core.errors.AudioLoadError`; files not yet started are skipped.
+    """
 
     def job(i: int) -> int:
         out[i] = load_audio_numpy(paths[i], sample_rate, num_samples)
@@ -91,8 +94,16 @@ def decode_all(
                 bar.update()
         else:
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                for _ in pool.map(job, range(len(paths))):
-                    bar.update()
+                futures = [pool.submit(job, i) for i in range(len(paths))]
+                try:
+                    for future in as_completed(futures):
+                        future.result()
+                        bar.update()
+                except BaseException:
+                    # stop at the first bad file (or Ctrl-C) instead of decoding the rest first
+                    for future in futures:
+                        future.cancel()
+                    raise
     finally:
         bar.close()
 

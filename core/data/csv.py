@@ -9,6 +9,7 @@ class of ``train`` becomes ``valid``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -64,10 +65,10 @@ def scan(root: Path, *, seed: int = 0, **_: object) -> ClipList:
         source = "seeded stratified 80/10/10"
     return ClipList(
         name="csv",
-        root=base.resolve(),
+        root=Path(os.path.abspath(base)),
         paths=[resolve_clip(base, r["path"].strip(), listed) for r in rows],
         labels=labels,
         class_names=names,
         split=split,
-        meta={"layout": "csv", "csv": str(listed.resolve()), "split_source": source},
+        meta={"layout": "csv", "csv": os.path.abspath(listed), "split_source": source},
     )

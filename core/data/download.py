@@ -157,6 +157,10 @@ ARCHIVES: dict[str, list[Archive]] = {
 }
 
 
+# Datasets that ship inside another dataset's archive: downloading them fetches (and lays out) the parent.
+ALIASES = {"esc10": "esc50", "sc09": "speech_commands"}
+
+
 # ----------------------------------------------------------------------------------------------------------
 # URLs
 # ----------------------------------------------------------------------------------------------------------
@@ -485,8 +489,11 @@ def download_dataset(
 ) -> Path:
     """Download, verify and unpack dataset ``name`` into ``<root>/<name>/``; returns that folder.
 
+    An alias downloads its parent dataset into ``<root>/<parent>/`` and returns that folder.
+
     Args:
-        name: a key of :data:`ARCHIVES` (``esc50``, ``speech_commands``, ``nsynth``, ``fsdd``).
+        name: a key of :data:`ARCHIVES` (``esc50``, ``speech_commands``, ``nsynth``, ``fsdd``) or of
+            :data:`ALIASES` (``esc10`` fetches ``esc50``, ``sc09`` fetches ``speech_commands``).
         root: folder receiving ``<name>/`` and the partial downloads (``<root>/.downloads/``).
         mirror: base URL replacing the official scheme and host (default ``$CLAR_DOWNLOAD_MIRROR``).
         progress: show tqdm bars for download and verification.
@@ -500,6 +507,10 @@ def download_dataset(
         DownloadError: unknown name, network failure, size or digest mismatch, unsafe archive.
     """
     if archives is None:
+        if name in ALIASES:
+            if progress:
+                print(f"{name} is part of {ALIASES[name]}: downloading {ALIASES[name]}")
+            name = ALIASES[name]
         if name not in ARCHIVES:
             raise DownloadError(f"unknown dataset {name!r}; downloadable: {', '.join(sorted(ARCHIVES))}")
         archives = ARCHIVES[name]
@@ -530,12 +541,24 @@ def download_dataset(
                 if final.exists():  # kept from an earlier run (--keep-archive): verify it instead of downloading
                     os.replace(final, part)
                 _check_free_space(root, archive, part, url)
+                resumed = part.exists() and part.stat().st_size > 0
                 _fetch_with_retries(url, part, archive, progress, retries, backoff_s)
                 try:
                     digests = verify(part, archive, url, progress)
-                except DownloadError:
+                except DownloadError as e:
                     part.unlink(missing_ok=True)  # a complete but wrong file cannot be resumed into a right one
-                    raise
+                    if not resumed:
+                        raise
+                    # The bytes kept from an earlier attempt may be the culprit (e.g. a changed upstream file):
+                    # download the whole archive once more before giving up.
+                    if progress:
+                        print(f"{e}; the resumed file is discarded and downloaded again from the start")
+                    _fetch_with_retries(url, part, archive, progress, retries, backoff_s)
+                    try:
+                        digests = verify(part, archive, url, progress)
+                    except DownloadError:
+                        part.unlink(missing_ok=True)
+                        raise
                 os.replace(part, final)
             _install(final, archive, target, root / f".{name}.{archive.part}.staging")
             marker[archive.filename] = {

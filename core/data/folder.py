@@ -7,6 +7,7 @@ no official split, so clips are split seeded and class-stratified: 10 % test, 10
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ def scan(root: Path, *, seed: int = 0, **_: object) -> ClipList:
         if not files:
             continue
         class_names.append(d.name)
-        paths += [f.resolve() for f in files]
+        paths += [Path(os.path.abspath(f)) for f in files]
         labels += [len(class_names) - 1] * len(files)
     if not paths:
         raise DatasetError(
@@ -46,7 +47,7 @@ def scan(root: Path, *, seed: int = 0, **_: object) -> ClipList:
     labels_arr = np.array(labels)
     return ClipList(
         name="folder",
-        root=root.resolve(),
+        root=Path(os.path.abspath(root)),
         paths=paths,
         labels=labels_arr,
         class_names=class_names,

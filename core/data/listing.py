@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,12 +83,13 @@ def read_csv_rows(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]
 
 
 def resolve_clip(root: Path, rel: str, listed_in: Path) -> Path:
-    """The absolute path of a clip listed (relative to ``root``) in ``listed_in``; it must exist."""
+    """The absolute, normalised (not symlink-resolved) path of a clip listed in ``listed_in`` relative to ``root``;
+    it must exist."""
     p = Path(rel)
     p = p if p.is_absolute() else root / p
     if not p.is_file():
         raise DatasetError(f"{listed_in}: lists {rel!r}, but {p} does not exist")
-    return p.resolve()
+    return Path(os.path.abspath(p))
 
 
 def is_true(value: str) -> bool:

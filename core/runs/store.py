@@ -445,15 +445,14 @@ class RunStore:
             rows = self._read("SELECT * FROM runs WHERE id = ?", (run_id,))
         return self._run_dict(rows[0])
 
-    def list_runs(self, status: str | None = None) -> list[dict[str, Any]]:
-        """All runs, newest first, optionally only those with ``status``."""
+    def list_runs(self, status: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """All runs, newest first, optionally only those with ``status`` and at most ``limit`` of them."""
         if status is not None and status not in STATUSES:
             raise RunStoreError(f"status {status!r} is not one of {', '.join(STATUSES)}")
         self._reap(self._read("SELECT * FROM runs WHERE status = 'running'"))
-        if status is None:
-            rows = self._read("SELECT * FROM runs ORDER BY created DESC, id DESC")
-        else:
-            rows = self._read("SELECT * FROM runs WHERE status = ? ORDER BY created DESC, id DESC", (status,))
+        where, params = ("", ()) if status is None else ("WHERE status = ?", (status,))
+        tail = "" if limit is None else f" LIMIT {int(limit)}"
+        rows = self._read(f"SELECT * FROM runs {where} ORDER BY created DESC, id DESC{tail}", params)
         return [self._run_dict(r) for r in rows]
 
     # ------------------------------------------------------------------------------------------------------
@@ -492,13 +491,21 @@ class RunStore:
             )
         )
 
-    def metrics(self, run_id: str, key: str | None = None) -> list[dict[str, Any]]:
-        """Metric rows ``{step, epoch, key, value, time}`` ordered by step then key (optionally one key)."""
+    def metrics(self, run_id: str, key: str | None = None, after_step: int | None = None) -> list[dict[str, Any]]:
+        """Metric rows ``{step, epoch, key, value, time}`` ordered by step then key.
+
+        Args:
+            key: only this metric.
+            after_step: only rows with step > after_step (for polling a live run).
+        """
         sql = "SELECT step, epoch, key, value, time FROM metrics WHERE run_id = ?"
         params: tuple = (run_id,)
         if key is not None:
             sql += " AND key = ?"
             params += (key,)
+        if after_step is not None:
+            sql += " AND step > ?"
+            params += (int(after_step),)
         out = []
         for r in self._read(sql + " ORDER BY step, key", params):
             d = dict(r)

@@ -100,7 +100,8 @@ def speech_commands_v2_official(tmp_path_factory: pytest.TempPathFactory, data_d
             rel = f"{word}/{Path(r['path']).stem}.wav"
             write_wav(root / rel, src, 16000)
             rels.append(rel)
-    write_wav(root / "_background_noise_" / "white_noise.wav", data_dir / "esc10" / rows[0]["path"], 16000)
+    noise = sorted((data_dir / "esc10" / "audio").iterdir())[0]
+    write_wav(root / "_background_noise_" / "running_tap.wav", noise, 16000)
     (root / "validation_list.txt").write_text("".join(f"{r}\n" for r in rels[0::5]))
     (root / "testing_list.txt").write_text("".join(f"{r}\n" for r in rels[1::5]))
     (root / "README.md").write_text("Speech Commands v0.02 (test fixture)\n")

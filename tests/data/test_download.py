@@ -7,8 +7,10 @@ import io
 import os
 import tarfile
 import threading
+import urllib.parse
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -368,3 +370,59 @@ def test_disk_space_and_concurrent_download_refused(servers, tmp_path, monkeypat
         with pytest.raises(DownloadError, match="another process is downloading"):
             download_dataset("fsdd", tmp_path, archives=[pin], progress=False)
     assert srv.requests == []
+
+
+def test_alias_downloads_parent(servers, tmp_path, monkeypatch):
+    data = _zip({"meta/esc50.csv": b"filename,fold\n"}, top="ESC-50-master")
+    srv = servers({"/esc.zip": data})
+    pin = Archive(
+        url=f"{srv.base}/esc.zip", filename="esc.zip", md5=hashlib.md5(data).hexdigest(), strip="ESC-50-master"
+    )
+    monkeypatch.setitem(dl.ARCHIVES, "esc50", [pin])
+    out = download_dataset("esc10", tmp_path, progress=False)
+    assert out == tmp_path / "esc50" and (out / "meta" / "esc50.csv").exists()
+
+
+def test_bad_resumed_prefix_is_discarded_and_fetched_again(servers, tmp_path):
+    data = _tar_gz(MEMBERS)
+    srv = servers({"/r.tar.gz": data})
+    pin = _pin(f"{srv.base}/r.tar.gz", data, strip="pkg-1.0")
+    part = tmp_path / ".downloads" / "r.tar.gz.part"
+    part.parent.mkdir(parents=True)
+    part.write_bytes(b"\0" * 1000)  # a stale prefix: resuming after it gives the right size, the wrong digest
+    out = download_dataset("fsdd", tmp_path, archives=[pin], progress=False)
+    assert [r["range"] for r in srv.requests] == ["bytes=1000-", None]
+    assert (out / "README.md").read_bytes() == b"test fixture\n"
+
+
+def test_downloaded_layout_is_what_the_fsdd_loader_reads(servers, tmp_path, monkeypatch):
+    """Real FSDD clips (from ../shared/data) packed as the official v1.0.10 archive, downloaded, then listed."""
+    import csv
+
+    import soundfile as sf
+
+    from core.data import list_clips
+
+    shared = Path(os.environ["CLAR_DATA_DIR"]) / "fsdd"  # KeyError here means CLAR_DATA_DIR is unset
+    with open(shared / "metadata.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["speaker"] in ("george", "theo") and int(r["take"]) in (0, 7)]
+    members = {}
+    for r in rows:
+        audio, sr = sf.read(shared / r["path"], dtype="int16")
+        buf = io.BytesIO()
+        sf.write(buf, audio, sr, format="WAV", subtype="PCM_16")
+        members[r["source_file"]] = buf.getvalue()  # recordings/<digit>_<speaker>_<take>.wav
+    data = _zip(members, top="free-spoken-digit-dataset-1.0.10")
+    official = ARCHIVES["fsdd"][0]
+    srv = servers({urllib.parse.urlsplit(official.url).path: data})
+    monkeypatch.setitem(dl.ARCHIVES, "fsdd", [_pin(official.url, data, strip=official.strip)])
+    assert cli_main(["data", "download", "fsdd", "--root", str(tmp_path), "--mirror", srv.base]) == 0
+
+    monkeypatch.setenv("CLAR_DATA_DIR", str(tmp_path))  # the loader finds <data dir>/fsdd by itself
+    clips = list_clips("fsdd")
+    assert len(clips.paths) == len(rows) == 40
+    by_name = {p.name: (int(lab), str(s)) for p, lab, s in zip(clips.paths, clips.labels, clips.split, strict=True)}
+    for r in rows:
+        name = Path(r["source_file"]).name
+        assert clips.class_names[by_name[name][0]] in (r["label"], r["label_name"])
+        assert (by_name[name][1] == "test") == (int(r["take"]) < 5)

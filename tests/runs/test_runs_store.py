@@ -84,6 +84,8 @@ def test_lifecycle(store):
     assert run["status"] == "running" and not run["cancel_requested"] and run["ended"] is None
     assert [r["id"] for r in store.list_runs("running")] == [rid]
     assert store.list_runs("completed") == []
+    other = store.create_run("second", {})
+    assert [r["id"] for r in store.list_runs(limit=1)] == [other]  # newest first
 
 
 def test_bad_input_is_named(store):
@@ -115,6 +117,7 @@ def test_metrics_replace_truncate_and_frame(store):
     assert [r["step"] for r in rows] == sorted(r["step"] for r in rows)
     assert [r["value"] for r in store.metrics(rid, "loss")][:5] == [10.0, 9.0, 8.0, -1.0, 6.0]
     assert math.isnan(store.metrics(rid, "nan_metric")[0]["value"])
+    assert {r["step"] for r in store.metrics(rid, after_step=7)} == {8, 9}
 
     # Resume from a checkpoint at step 6: the rows after it go, then the resumed run logs them again.
     assert store.truncate_metrics(rid, 6) == 6
