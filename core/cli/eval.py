@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "use their official folds (--folds all for 5-fold cross-validation).",
     )
     p.add_argument("--checkpoint", required=True, help="checkpoint file, run folder, or run id")
-    p.add_argument("--which", default="best", help="checkpoint in a run folder: best, last or epoch_NNN (default best)")
+    p.add_argument("--which", default="best", help="checkpoint in a run folder: best (default), last or epoch_NNNN")
     p.add_argument("--dataset", help="dataset to evaluate on (default: the run's own)")
     p.add_argument("--root", help="dataset folder (default: the run's, then $CLAR_DATA_DIR/<name>, ./data/<name>)")
     p.add_argument("--task", help="dataset task, e.g. instrument_family or pitch for nsynth")

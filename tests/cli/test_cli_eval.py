@@ -77,3 +77,15 @@ def test_eval_errors_are_one_line(runs, capsys):
     assert err.startswith("error:") and "no official folds" in err
     assert main(["eval", "--checkpoint", "/nonexistent/run", "--quiet"]) == 2
     assert "/nonexistent/run" in capsys.readouterr().err
+
+
+def test_eval_finetune_writes_a_finetune_report(runs, tmp_path, capsys):
+    out = tmp_path / "ft.json"
+    args = ["eval", "--checkpoint", str(runs["simclr"]), "--finetune", "--epochs", "1", "--batch-size", "8"]
+    assert main([*args, "--quiet", "--no-save-probe", "--out", str(out)]) == 0
+    assert "evaluation  finetune" in capsys.readouterr().out
+    report = json.loads(out.read_text())
+    (fold,) = report["folds"]
+    assert report["mode"] == "finetune" and report["probe_saved"] is None
+    assert fold["selection"]["epoch"] == 1 and fold["selection"]["batch_size"] == 8
+    assert np.asarray(fold["test"]["confusion_matrix"]).sum() == 10
