@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -115,27 +114,10 @@ def embed_dataset(
     _atomic(out / METADATA_CSV, write_csv)
     _atomic(out / METADATA_JSON, lambda f: json.dump(meta, f, indent=2))
     if register:
-        _register(trained, out, meta)
+        from core.evaluate.artifacts import record_artifact
+
+        record_artifact(trained.run_id, "embeddings", out / EMBEDDINGS_FILE, meta)
     return meta
-
-
-def _register(trained: Trained, out: Path, meta: dict) -> None:
-    """Record the embeddings as an artifact of the checkpoint's run, only where the run store exists and
-    knows that run (a checkpoint from elsewhere is not an error, and no store file is created)."""
-    from core.errors import RunStoreError
-    from core.runs import RunStore, default_db_path
-
-    if not default_db_path().is_file():
-        return
-    try:
-        store = RunStore()
-        store.get_run(trained.run_id)
-    except RunStoreError:
-        return
-    try:
-        store.add_artifact(trained.run_id, "embeddings", str(out / EMBEDDINGS_FILE), meta)
-    except RunStoreError as e:
-        warnings.warn(f"could not record the embeddings in the run store: {e}", stacklevel=2)
 
 
 def load_embeddings(out_dir: str | Path) -> tuple[np.ndarray, list[dict], dict]:

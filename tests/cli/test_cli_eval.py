@@ -52,7 +52,12 @@ def test_classify_a_simclr_run_needs_eval_first(runs, capsys):
     assert "python -m core eval" in capsys.readouterr().err
 
 
-def test_eval_then_classify_and_embed(runs, tmp_path, capsys):
+def test_eval_then_classify_and_embed(runs, tmp_path, capsys, monkeypatch):
+    from core.runs import RunStore
+
+    monkeypatch.setenv("CLAR_RUNS_DB", str(tmp_path / "runs.sqlite"))
+    store = RunStore()
+    store.create_run("cli test", {}, run_id=runs["simclr"].name)
     report_path = tmp_path / "report.json"
     args = ["eval", "--checkpoint", str(runs["simclr"]), "--device", "cpu", "--quiet", "--out", str(report_path)]
     assert main(args) == 0
@@ -69,6 +74,9 @@ def test_eval_then_classify_and_embed(runs, tmp_path, capsys):
     assert main(["embed", "--checkpoint", str(runs["simclr"]), "--out", str(out_dir), "--split", "valid"]) == 0
     assert np.load(out_dir / "embeddings.npy").shape == (10, 512)
     assert (out_dir / "metadata.csv").read_text().count("\n") == 11
+    kinds = {a["kind"]: a for a in store.artifacts(runs["simclr"].name)}
+    assert set(kinds) == {"probe", "eval_report", "embeddings"}
+    assert kinds["eval_report"]["meta"]["test_top1_mean"] == report["summary"]["test_top1_mean"]
 
 
 def test_eval_errors_are_one_line(runs, capsys):
