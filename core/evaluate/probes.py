@@ -151,7 +151,11 @@ def _fit_impl(
     probe = LinearProbe(x.shape[1], num_classes).to(x.device)
     if standardize:
         probe.mean.copy_(x.mean(dim=0))
-        probe.std.copy_(x.std(dim=0, unbiased=False).clamp_min(1e-6))
+        std = x.std(dim=0, unbiased=False)
+        # A feature constant over the training rows (e.g. a dead ReLU unit) carries no information; dividing it
+        # by ~0 would blow up whatever value it takes at evaluation. Leave it unscaled: its weight stays 0.
+        tiny = 1e-6 * float(x.abs().max().clamp_min(1e-12))
+        probe.std.copy_(torch.where(std > tiny, std, torch.ones_like(std)))
     xs = (x - probe.mean) / probe.std
     w, b = probe.linear.weight, probe.linear.bias
 
