@@ -7,7 +7,7 @@ Rows of an evaluation set labelled -1 are left out of its metrics. Features may 
 tensors on any device; they are copied to ``device`` as float32.
 
 Linear probe. Multinomial logistic regression ``logits = W x' + b`` on standardised features ``x'`` (mean and
-standard deviation of the labelled training rows), minimising
+standard deviation of the labelled training rows; a feature constant there is left unscaled), minimising
 ``mean_i CE(logits_i, y_i) + weight_decay / 2 * ||W||^2`` (the bias is not penalised). This is scikit-learn's
 ``LogisticRegression(C=1 / (weight_decay * n_train))`` objective. ``optimizer="lbfgs"`` (default) runs
 full-batch L-BFGS with a strong-Wolfe line search for at most ``epochs`` iterations; ``"adam"`` runs
