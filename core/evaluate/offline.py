@@ -197,6 +197,7 @@ def linear_evaluation(
         np.asarray(splits.valid.labels),
         weight_decays=weight_decays,
         max_iter=probe_max_iter,
+        device=trained.device,
     )
     result["selection"] = selection
     for name, x, ds in (("valid", valid_x, splits.valid), ("test", test_x, splits.test)):

@@ -153,3 +153,15 @@ def test_finetune_selects_on_validation_and_leaves_the_checkpoint_alone(simclr, 
     for k, v in simclr.model.state_dict().items():
         torch.testing.assert_close(v, before[k], atol=0, rtol=0)
     assert not simclr.model.training
+
+
+@pytest.mark.gpu
+def test_linear_evaluation_on_cuda_matches_the_cpu(simclr):
+    gpu = load_trained(simclr.checkpoint_path, device="cuda")
+    cpu_report = evaluate_checkpoint(simclr, save_probe=False, progress=False)
+    gpu_report = evaluate_checkpoint(gpu, save_probe=False, progress=False)
+    (c,), (g,) = cpu_report["folds"], gpu_report["folds"]
+    assert g["clips"] == c["clips"]
+    # Same protocol on another device: scores agree up to float differences in a few borderline clips.
+    assert abs(g["test"]["top1"] - c["test"]["top1"]) <= 0.1
+    assert np.asarray(g["test"]["confusion_matrix"]).sum() == 20
