@@ -24,28 +24,32 @@ class ClarFeatures(nn.Module):
 
     Args:
         config: a :class:`FeatureConfig` or a preset name (``"paper"`` or ``"official"``).
+        dtype: dtype of the buffers and the computation: float32 (default) or float64 (reference-grade, for
+            tests; the buffers are built in float64 either way and rounded once).
 
     ``forward(x)``: ``x`` [B, T] (or [T]) float waveforms at ``config.sample_rate`` Hz, values nominally in
     [-1, 1] -> float tensor [B, 3, n_bins, num_frames(T)] in the module's dtype (float32 by default).
     """
 
-    def __init__(self, config: FeatureConfig | str = "paper") -> None:
+    def __init__(self, config: FeatureConfig | str = "paper", dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
         self.config = feature_config(config) if isinstance(config, str) else config
         if not isinstance(self.config, FeatureConfig):
             raise ConfigError(f"ClarFeatures config: expected a FeatureConfig or a preset name, got {config!r}")
+        if dtype not in (torch.float32, torch.float64):
+            raise ConfigError(f"ClarFeatures dtype: {dtype} is not torch.float32 or torch.float64")
         cfg = self.config
         window = make_window(cfg.window, cfg.win_length, dtype=torch.float64)
-        self.register_buffer("window", window.float(), persistent=False)
+        self.register_buffer("window", window.to(dtype), persistent=False)
         fb = mel_filterbank(
             cfg.sample_rate, cfg.mel_n_fft, cfg.n_mels, cfg.mel_fmin, cfg.mel_fmax, cfg.mel_scale, cfg.mel_norm
         )
-        self.register_buffer("mel_fb", torch.from_numpy(fb).float(), persistent=False)
+        self.register_buffer("mel_fb", torch.from_numpy(fb).to(dtype), persistent=False)
         if cfg.stft_scale == "log":
             offset = (cfg.stft_n_fft - cfg.win_length) // 2
             freqs = log_frequencies(cfg.stft_fmin, cfg.stft_fmax, cfg.stft_bins)
             kernel = dft_kernel(freqs, window.numpy(), offset, cfg.sample_rate)
-            self.register_buffer("dft_kernel", torch.from_numpy(kernel).float(), persistent=False)
+            self.register_buffer("dft_kernel", torch.from_numpy(kernel).to(dtype), persistent=False)
             self._dft_offset = offset
         else:
             self.register_buffer("dft_kernel", None, persistent=False)
