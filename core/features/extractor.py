@@ -49,7 +49,9 @@ class ClarFeatures(nn.Module):
             offset = (cfg.stft_n_fft - cfg.win_length) // 2
             freqs = log_frequencies(cfg.stft_fmin, cfg.stft_fmax, cfg.stft_bins)
             kernel = dft_kernel(freqs, window.numpy(), offset, cfg.sample_rate)
-            self.register_buffer("dft_kernel", torch.from_numpy(kernel).to(dtype), persistent=False)
+            self.register_buffer(
+                "dft_kernel", torch.from_numpy(kernel.T.copy()).to(dtype).unsqueeze(1), persistent=False
+            )
             self._dft_offset = offset
         else:
             self.register_buffer("dft_kernel", None, persistent=False)

@@ -182,7 +182,11 @@ def test_shapes_for_1_4_5_seconds_and_batch_independence(real, preset):
         frames = {1: 126, 4: 501, 5: 626}[seconds]
         assert out.shape == (len(x), 3, 128, frames) == (len(x), 3, 128, model.num_frames(x.shape[1]))
         assert out.dtype == torch.float32 and torch.isfinite(out).all()
-        assert torch.allclose(out[-1], alone, atol=1e-3)  # no cross-talk between examples
+        # no cross-talk between examples (float32 kernels may differ by batch size: stated tolerances)
+        assert (out[-1, 0::2] - alone[0, 0::2]).abs().max() < 0.02
+        strong = alone[0, 0] > alone[0, 0].max() - 60
+        dphi = torch.remainder(out[-1, 1] - alone[0, 1] + torch.pi, 2 * torch.pi) - torch.pi
+        assert dphi[strong].abs().max() < 2e-3
         phase = out[:, 1]
         assert phase.min() > -np.pi and phase.max() <= np.pi
 
