@@ -16,7 +16,7 @@ from core.features.config import FeatureConfig, feature_config
 from core.features.db import power_to_db
 from core.features.logfreq import dft_kernel, log_frequencies, logfreq_dft
 from core.features.mel import mel_filterbank
-from core.features.stft import linear_stft, make_window, phase, reduce_bins
+from core.features.stft import linear_stft, make_window, phase, power, reduce_bins, wrap_phase
 
 
 class ClarFeatures(nn.Module):
@@ -73,22 +73,20 @@ class ClarFeatures(nn.Module):
         if not cfg.center and x.shape[-1] < max(cfg.stft_n_fft, cfg.mel_n_fft):
             raise ConfigError(f"ClarFeatures input: {x.shape[-1]} samples is shorter than n_fft with center=False")
         x = x.to(self.mel_fb.dtype)
+        n_frames = cfg.num_frames(x.shape[-1])
+        out = x.new_empty(x.shape[0], 3, cfg.n_mels, n_frames)
+        # frequency-last ([B, frames, freq]) until the final transposed copies into ``out``
         mel_spec = linear_stft(x, cfg.mel_n_fft, cfg.hop_length, self.window, cfg.center)
-        mel_power = mel_spec.real.square() + mel_spec.imag.square()
-        mel = torch.matmul(self.mel_fb, mel_power)
+        mel = torch.matmul(power(mel_spec), self.mel_fb.T)
+        out[:, 2] = power_to_db(mel, cfg.amin, cfg.top_db).transpose(-1, -2)
         if cfg.stft_scale == "log":
-            spec = logfreq_dft(x, self.dft_kernel, cfg.stft_n_fft, cfg.hop_length, self._dft_offset, cfg.center)
-            power = spec.real.square() + spec.imag.square()
+            re, im = logfreq_dft(x, self.dft_kernel, cfg.stft_n_fft, cfg.hop_length, self._dft_offset, cfg.center)
+            out[:, 0] = power_to_db(re.square() + im.square(), cfg.amin, cfg.top_db)
+            out[:, 1] = wrap_phase(torch.atan2(im, re))
         else:
-            full = mel_spec if cfg.stft_n_fft == cfg.mel_n_fft else None
-            if full is None:
-                full = linear_stft(x, cfg.stft_n_fft, cfg.hop_length, self.window, cfg.center)
-            power, spec = reduce_bins(full, cfg.stft_bins, cfg.stft_reduction)
-        return torch.stack(
-            [
-                power_to_db(power, cfg.amin, cfg.top_db),
-                phase(spec),
-                power_to_db(mel, cfg.amin, cfg.top_db),
-            ],
-            dim=1,
-        )
+            if cfg.stft_n_fft != cfg.mel_n_fft:
+                mel_spec = linear_stft(x, cfg.stft_n_fft, cfg.hop_length, self.window, cfg.center)
+            pw, kept = reduce_bins(mel_spec, cfg.stft_bins, cfg.stft_reduction)
+            out[:, 0] = power_to_db(pw, cfg.amin, cfg.top_db).transpose(-1, -2)
+            out[:, 1] = phase(kept).transpose(-1, -2)
+        return out

@@ -44,8 +44,10 @@ def dft_kernel(freqs: np.ndarray, window: np.ndarray, offset: int, sample_rate: 
     return np.concatenate([window[:, None] * np.cos(arg), -window[:, None] * np.sin(arg)], axis=1)
 
 
-def logfreq_dft(x: Tensor, weight: Tensor, n_fft: int, hop_length: int, offset: int, center: bool = True) -> Tensor:
-    """Complex DFT at K frequencies of every frame: ``x`` [B, T] -> [B, K, frames].
+def logfreq_dft(
+    x: Tensor, weight: Tensor, n_fft: int, hop_length: int, offset: int, center: bool = True
+) -> tuple[Tensor, Tensor]:
+    """DFT at K frequencies of every frame: ``x`` [B, T] -> (real, imaginary), each [B, K, frames].
 
     ``weight`` is the conv1d form of :func:`dft_kernel`: [2K, 1, win_length] (rows ``w*cos`` then ``-w*sin``)
     on x's device and dtype; ``offset`` is where the window starts inside the n_fft frame. One strided
@@ -60,4 +62,4 @@ def logfreq_dft(x: Tensor, weight: Tensor, n_fft: int, hop_length: int, offset: 
     xp = xp[..., offset : offset + (n_frames - 1) * hop_length + win_length]
     out = torch.nn.functional.conv1d(xp.unsqueeze(1), weight, stride=hop_length)  # [B, 2K, frames]
     k = weight.shape[0] // 2
-    return torch.complex(out[:, :k], out[:, k:])
+    return out[:, :k], out[:, k:]
