@@ -72,6 +72,13 @@ class ClarFeatures(nn.Module):
             raise ConfigError(f"ClarFeatures input: expected waveforms [B, T], got shape {tuple(x.shape)}")
         if not cfg.center and x.shape[-1] < max(cfg.stft_n_fft, cfg.mel_n_fft):
             raise ConfigError(f"ClarFeatures input: {x.shape[-1]} samples is shorter than n_fft with center=False")
+        if not x.is_floating_point():
+            raise ConfigError(f"ClarFeatures input: expected float waveforms in [-1, 1], got dtype {x.dtype}")
+        if x.device != self.mel_fb.device:
+            raise ConfigError(
+                f"ClarFeatures input: waveforms are on {x.device} but the extractor is on {self.mel_fb.device}; "
+                "move it with .to(device)"
+            )
         x = x.to(self.mel_fb.dtype)
         n_frames = cfg.num_frames(x.shape[-1])
         out = x.new_empty(x.shape[0], 3, cfg.n_mels, n_frames)

@@ -205,6 +205,10 @@ def test_bad_inputs():
     with pytest.raises(ConfigError, match=r"expected waveforms \[B, T\]"):
         ClarFeatures()(torch.zeros(2, 1, 16000))
     assert ClarFeatures()(torch.zeros(16000)).shape == (1, 3, 128, 126)  # a single waveform [T]
+    with pytest.raises(ConfigError, match="float waveforms"):
+        ClarFeatures()(torch.zeros(1, 16000, dtype=torch.int16))
+    with pytest.raises(ConfigError, match="num_samples"):
+        ClarFeatures()(torch.zeros(1, 0))
     with pytest.raises(ConfigError, match="center=False"):
         ClarFeatures(feature_config("paper", center=False))(torch.zeros(1, 500))
 
@@ -217,6 +221,8 @@ def test_cpu_and_cuda_agree(real, preset):
     with torch.no_grad():
         cpu = model(x)
         gpu = model.to("cuda")(x.cuda()).cpu()
+    with pytest.raises(ConfigError, match="move it with"):
+        model(x)  # CPU waveforms, CUDA extractor
     assert gpu.shape == cpu.shape and gpu.dtype == torch.float32
     assert (gpu[:, 0] - cpu[:, 0]).abs().max() < 0.02 and (gpu[:, 2] - cpu[:, 2]).abs().max() < 0.02
     strong = cpu[:, 0] > cpu[:, 0].amax(dim=(1, 2), keepdim=True) - 60
