@@ -82,11 +82,11 @@ def ref_linear(x: np.ndarray) -> np.ndarray:
     return spec[:512:4]
 
 
-def ref_logfreq(x: np.ndarray) -> np.ndarray:
+def ref_logfreq(x: np.ndarray, win_length: int = 2048) -> np.ndarray:
     """Official preset STFT channel reference: explicit DFT of each zero-padded frame at nnAudio's frequencies."""
     n_fft, hop = 2048, 128
     freqs = 40.0 * (8000.0 / 40.0) ** (np.arange(128) / 128)
-    w = scipy.signal.get_window("hann", n_fft, fftbins=True)
+    w = librosa.util.pad_center(scipy.signal.get_window("hann", win_length, fftbins=True), size=n_fft)
     n = np.arange(n_fft)
     basis = np.exp(-2j * np.pi * np.outer(n, freqs) / SR)  # [n, f]: e^{-2 pi i f n / sr}
     xp = np.pad(x, n_fft // 2)
@@ -134,6 +134,23 @@ def test_official_channels_match_numpy_dft_and_librosa(real, dataset, dtype):
     ours = features("official", x, dtype, top_db=None)
     for i in range(len(x)):
         check(ours[i], *reference("official", dataset, i, x[i]), float64=dtype == torch.float64)
+
+
+def test_overridden_window_and_n_fft_still_match_references(real):
+    """Log channel with a 1024-sample window inside the 2048 frame; linear channel and Mel from different n_ffts."""
+    x = real["fsdd"][1]
+    ours = features("official", x[None], torch.float64, top_db=None, win_length=1024)[0]
+    mel = librosa.feature.melspectrogram(
+        y=x, sr=SR, n_fft=2048, hop_length=128, win_length=1024, center=True, pad_mode="constant", n_mels=128,
+        fmin=40.0, fmax=8000.0,
+    )  # fmt: skip
+    check(ours, ref_logfreq(x, win_length=1024), mel, float64=True)
+    ours = features("paper", x[None], torch.float64, top_db=None, mel_n_fft=2048)[0]
+    mel = librosa.feature.melspectrogram(
+        y=x, sr=SR, n_fft=2048, hop_length=128, win_length=256, center=True, pad_mode="constant", n_mels=128,
+        fmin=0.0, fmax=8000.0,
+    )  # fmt: skip
+    check(ours, ref_linear(x), mel, float64=True)
 
 
 def test_decimated_channel_is_the_256_point_dft(real):
