@@ -16,6 +16,7 @@ from core.features.config import FeatureConfig, feature_config
 from core.features.db import power_to_db
 from core.features.logfreq import dft_kernel, log_frequencies, logfreq_dft
 from core.features.mel import mel_filterbank
+from core.features.precision import ieee_fp32
 from core.features.stft import linear_stft, make_window, phase, power, reduce_bins, wrap_phase
 
 
@@ -80,6 +81,11 @@ class ClarFeatures(nn.Module):
                 "move it with .to(device)"
             )
         x = x.to(self.mel_fb.dtype)
+        with ieee_fp32(x.device):
+            return self._channels(x)
+
+    def _channels(self, x: Tensor) -> Tensor:
+        cfg = self.config
         n_frames = cfg.num_frames(x.shape[-1])
         out = x.new_empty(x.shape[0], 3, cfg.n_mels, n_frames)
         # frequency-last ([B, frames, freq]) until the final transposed copies into ``out``

@@ -235,9 +235,14 @@ def test_bad_inputs():
 def test_cpu_and_cuda_agree(real, preset):
     x = torch.from_numpy(np.concatenate([real["fsdd"], real["nsynth"][:, :16000]])).float()
     model = ClarFeatures(preset)
-    with torch.no_grad():
-        cpu = model(x)
-        gpu = model.to("cuda")(x.cuda()).cpu()
+    previous = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("high")  # TF32 allowed globally: the extractor must still be exact
+    try:
+        with torch.no_grad():
+            cpu = model(x)
+            gpu = model.to("cuda")(x.cuda()).cpu()
+    finally:
+        torch.set_float32_matmul_precision(previous)
     with pytest.raises(ConfigError, match="move it with"):
         model(x)  # CPU waveforms, CUDA extractor
     assert gpu.shape == cpu.shape and gpu.dtype == torch.float32
@@ -245,3 +250,23 @@ def test_cpu_and_cuda_agree(real, preset):
     strong = cpu[:, 0] > cpu[:, 0].amax(dim=(1, 2), keepdim=True) - 60
     dphi = torch.remainder(gpu[:, 1] - cpu[:, 1] + torch.pi, 2 * torch.pi) - torch.pi
     assert dphi[strong].abs().max() < 2e-3
+
+
+def test_ieee_fp32_sets_and_restores_the_tf32_settings():
+    """The flags are process-global and can be set without a GPU; the forward pass on CUDA relies on this."""
+    from core.features.precision import _backends, ieee_fp32
+
+    backends = _backends()
+    assert backends, "torch without fp32_precision settings: TF32 could not be disabled on CUDA"
+    saved = [b.fp32_precision for b in backends]
+    try:
+        for b in backends:
+            b.fp32_precision = "tf32"
+        with ieee_fp32(torch.device("cuda")):
+            assert all(b.fp32_precision == "ieee" for b in backends)
+        assert all(b.fp32_precision == "tf32" for b in backends)
+        with ieee_fp32(torch.device("cpu")):
+            assert all(b.fp32_precision == "tf32" for b in backends)
+    finally:
+        for b, value in zip(backends, saved, strict=True):
+            b.fp32_precision = value
