@@ -1,0 +1,134 @@
+"""Pitch shift by whole semitones, duration kept: a batched phase-vocoder stretch, then polyphase resampling.
+
+A shift of ``n`` semitones scales every frequency by ``2**(n/12)``. That ratio is irrational, so it is replaced
+by the simplest fraction ``P/Q`` within ``max_cents`` (default: under 1 cent) of it
+(:func:`core.augment.kernels.resample.rational_approx`). Each example is first time-stretched by the rate
+``Q/P`` (to ``T*P/Q`` samples, pitch kept) in one phase-vocoder pass over the whole batch, then resampled by
+``Q/P`` back to ``T`` samples, which scales its pitch by exactly ``P/Q``. The resampler runs once per distinct
+step (at most 31 groups for the default range), each a single conv1d over all examples sharing that step.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import torch
+from torch import Tensor
+
+from core import SAMPLE_RATE
+from core.augment.base import Augmentation, Params, check_batch, randint
+from core.augment.kernels.phase_vocoder import time_stretch
+from core.augment.kernels.resample import rational_approx, resample_poly
+from core.errors import ConfigError
+
+
+@lru_cache(maxsize=512)
+def step_fraction(semitones: int, max_cents: float = 1.0) -> tuple[int, int]:
+    """``(P, Q)``: the simplest fraction within ``max_cents`` of the frequency ratio ``2**(semitones/12)``."""
+    return rational_approx(2.0 ** (semitones / 12.0), max_cents=max_cents)
+
+
+def pitch_shift(
+    x: Tensor,
+    semitones: Tensor,
+    n_fft: int = 512,
+    hop: int | None = None,
+    max_cents: float = 1.0,
+    phase_lock: bool = False,
+) -> Tensor:
+    """Shift row ``b`` of ``x`` [B, T] by ``semitones[b]`` (integers) semitones; returns a new [B, T] tensor.
+
+    Rows with a zero step are copied unchanged. No loop over examples: one phase-vocoder pass for all rows,
+    then one resampling conv1d per distinct step.
+    """
+    n, length = x.shape
+    steps = torch.as_tensor(semitones).reshape(-1).to(torch.int64).cpu()
+    if steps.numel() != n:
+        raise ConfigError(f"pitch_shift: need one step per example ({n}), got {steps.numel()}")
+    y = x.clone()
+    rows = torch.nonzero(steps != 0).flatten()
+    if rows.numel() == 0 or length == 0:
+        return y
+    sub_steps = steps[rows]
+    uniq = torch.unique(sub_steps).tolist()
+    frac = {s: step_fraction(int(s), float(max_cents)) for s in uniq}
+    # stretch rate Q/P: the stretched signal lasts T*P/Q samples
+    rates = torch.tensor([frac[int(s)][1] / frac[int(s)][0] for s in sub_steps.tolist()], dtype=torch.float64)
+    lens = {s: math.ceil(length * frac[s][0] / frac[s][1]) for s in uniq}
+    rows_dev = rows.to(x.device)
+    stretched = time_stretch(
+        x.index_select(0, rows_dev), rates, max(lens.values()), n_fft=n_fft, hop=hop, phase_lock=phase_lock
+    )
+    for s in uniq:
+        p, q = frac[s]
+        sel = torch.nonzero(sub_steps == s).flatten().to(x.device)
+        part = resample_poly(stretched.index_select(0, sel)[:, : lens[s]], q, p, out_len=length)
+        y[rows_dev.index_select(0, sel)] = part
+    return y
+
+
+class PitchShift(Augmentation):
+    """Shift the pitch by a whole number of semitones drawn per example from [min_semitones, max_semitones].
+
+    The duration is kept (output length = input length). The applied frequency ratio is reported as
+    ``pitch_ratio`` (the fraction P/Q actually used, within ``max_cents`` of ``2**(semitones/12)``).
+
+    Args:
+        p: probability that an example is shifted.
+        min_semitones, max_semitones: integer range of steps (both ends included), in semitones. The paper uses
+            [-15, 15] and also studies small and large ranges.
+        sample_rate: sample rate in Hz (the shift itself does not depend on it).
+        n_fft: phase-vocoder frame size in samples (power of two; 512 = 32 ms at 16 kHz).
+        hop: phase-vocoder hop in samples (default ``n_fft // 4``).
+        max_cents: largest allowed error of the rational resampling ratio, in cents.
+        phase_lock: identity phase locking in the vocoder (less phasiness, a little slower).
+    """
+
+    name = "pitch_shift"
+
+    def __init__(
+        self,
+        p: float = 0.5,
+        min_semitones: int = -15,
+        max_semitones: int = 15,
+        sample_rate: int = SAMPLE_RATE,
+        n_fft: int = 512,
+        hop: int | None = None,
+        max_cents: float = 1.0,
+        phase_lock: bool = False,
+    ) -> None:
+        super().__init__(p=p, sample_rate=sample_rate)
+        if int(min_semitones) != min_semitones or int(max_semitones) != max_semitones:
+            raise ConfigError(f"pitch_shift: semitone range [{min_semitones}, {max_semitones}] must be integers")
+        if min_semitones > max_semitones:
+            raise ConfigError(f"pitch_shift: min_semitones={min_semitones} > max_semitones={max_semitones}")
+        if max(abs(min_semitones), abs(max_semitones)) > 48:
+            raise ConfigError(f"pitch_shift: range [{min_semitones}, {max_semitones}] exceeds +-48 semitones")
+        hop = n_fft // 4 if hop is None else int(hop)
+        if n_fft < 16 or n_fft & (n_fft - 1) or not 1 <= hop <= n_fft // 2:
+            raise ConfigError(f"pitch_shift: n_fft={n_fft} must be a power of two >= 16 and hop={hop} in [1, n_fft/2]")
+        if not max_cents > 0:
+            raise ConfigError(f"pitch_shift: max_cents={max_cents} must be > 0")
+        self.min_semitones, self.max_semitones = int(min_semitones), int(max_semitones)
+        self.n_fft, self.hop, self.max_cents, self.phase_lock = int(n_fft), hop, float(max_cents), bool(phase_lock)
+        for s in range(self.min_semitones, self.max_semitones + 1):
+            step_fraction(s, self.max_cents)  # fail early on an impossible tolerance
+
+    def _draw(self, x: Tensor, generator: torch.Generator) -> Params:
+        steps = randint(generator, x.shape[0], self.min_semitones, self.max_semitones)
+        ratio = torch.tensor(
+            [(lambda f: f[0] / f[1])(step_fraction(int(s), self.max_cents)) for s in steps.tolist()],
+            dtype=torch.float64,
+        )
+        return {"semitones": steps, "pitch_ratio": ratio}
+
+    def apply(self, x: Tensor, params: Params) -> Tensor:
+        check_batch(x)
+        steps = torch.where(params["apply"].cpu(), params["semitones"].cpu(), torch.zeros_like(params["semitones"]))
+        return pitch_shift(
+            x, steps, n_fft=self.n_fft, hop=self.hop, max_cents=self.max_cents, phase_lock=self.phase_lock
+        )
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, semitones=[{self.min_semitones}, {self.max_semitones}], n_fft={self.n_fft}, hop={self.hop}"
