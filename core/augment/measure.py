@@ -108,3 +108,32 @@ def click_times(x: np.ndarray, threshold: float = 0.3, min_gap: int = 200) -> np
         times.append(float((np.arange(lo, hi) * w).sum() / w.sum()))
         i = j + 1
     return np.asarray(times)
+
+
+def pulse_period(x: np.ndarray, min_lag: int, max_lag: int, smooth: int = 32, strength: float = 0.8) -> float:
+    """Mean spacing (samples) of the pulses in ``x``: the first strong peak of its envelope's autocorrelation.
+
+    The envelope is |x| averaged over ``smooth`` samples, mean removed. Among local maxima of its
+    autocorrelation with lag in [min_lag, max_lag], the smallest lag whose value is at least ``strength`` times
+    the largest is taken (so multiples of the period lose), refined by parabolic interpolation. Unlike
+    individual click positions, this is insensitive to clicks being smeared or jittered by a few ms.
+    """
+    a = np.abs(np.asarray(x, dtype=np.float64).reshape(-1))
+    env = np.convolve(a, np.ones(smooth) / smooth, mode="same")
+    env = env - env.mean()
+    n = 1 << math.ceil(math.log2(2 * env.size))
+    spec = np.fft.rfft(env, n)
+    acf = np.fft.irfft(np.abs(spec) ** 2, n)[: env.size]
+    hi = min(max_lag, env.size - 2)
+    lags = np.arange(max(1, min_lag), hi + 1)
+    if lags.size == 0 or acf[0] <= 0:
+        return float("nan")
+    vals = acf[lags]
+    is_peak = (vals >= acf[lags - 1]) & (vals >= acf[lags + 1])
+    if not is_peak.any():
+        return float("nan")
+    best = vals[is_peak].max()
+    lag = int(lags[np.nonzero(is_peak & (vals >= strength * best))[0][0]])
+    a0, b0, c0 = acf[lag - 1], acf[lag], acf[lag + 1]
+    den = a0 - 2 * b0 + c0
+    return float(lag + (0.5 * (a0 - c0) / den if den < 0 else 0.0))

@@ -35,7 +35,7 @@ def pitch_shift(
     n_fft: int = 512,
     hop: int | None = None,
     max_cents: float = 1.0,
-    phase_lock: bool = False,
+    phase_lock: bool = True,
 ) -> Tensor:
     """Shift row ``b`` of ``x`` [B, T] by ``semitones[b]`` (integers) semitones; returns a new [B, T] tensor.
 
@@ -82,7 +82,8 @@ class PitchShift(Augmentation):
         n_fft: phase-vocoder frame size in samples (power of two; 512 = 32 ms at 16 kHz).
         hop: phase-vocoder hop in samples (default ``n_fft // 4``).
         max_cents: largest allowed error of the rational resampling ratio, in cents.
-        phase_lock: identity phase locking in the vocoder (less phasiness, a little slower).
+        phase_lock: identity phase locking in the vocoder (default): transients and phase coherence survive
+            the stretch (click spacing is kept to within ~2 %, against ~10 % without); about 1.5x the vocoder's cost.
     """
 
     name = "pitch_shift"
@@ -96,7 +97,7 @@ class PitchShift(Augmentation):
         n_fft: int = 512,
         hop: int | None = None,
         max_cents: float = 1.0,
-        phase_lock: bool = False,
+        phase_lock: bool = True,
     ) -> None:
         super().__init__(p=p, sample_rate=sample_rate)
         if int(min_semitones) != min_semitones or int(max_semitones) != max_semitones:

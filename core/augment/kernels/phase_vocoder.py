@@ -99,16 +99,16 @@ def time_stretch_frames(
     out[:, 0] = first
     out[:, 1:] = run[:, :-1]
     if phase_lock:
-        unit_ext = torch.cat([unit, torch.ones_like(unit[:, :1])], dim=1)
-        phasor_in = unit_ext.view(n * (m + 1), nbins).index_select(0, rows).view(n, n_frames, nbins)
-        idx = _nearest_peak(out_mag)
-        ref_out = torch.view_as_complex(
-            torch.gather(torch.view_as_real(out), 2, idx[..., None].expand(*idx.shape, 2)).contiguous()
-        )
-        ref_in = torch.view_as_complex(
-            torch.gather(torch.view_as_real(phasor_in), 2, idx[..., None].expand(*idx.shape, 2)).contiguous()
-        )
-        out = ref_out * ref_in.conj() * phasor_in
+        # identity phase locking: a bin takes its nearest peak's vocoder phasor, rotated by the bin's analysis
+        # phase offset from that peak in frame i0 (both tables computed on the analysis frames)
+        peak = _nearest_peak(mags[:, :m, 0])  # [B, M, F]
+        peak_ext = torch.cat([peak, torch.arange(nbins, device=spec.device).expand(n, 1, nbins)], dim=1)
+        ref = torch.gather(unit, 2, peak)
+        rot = torch.ones(n, m + 1, nbins, dtype=spec.dtype, device=spec.device)
+        rot[:, :m] = unit * ref.conj()
+        idx = peak_ext.reshape(n * (m + 1), nbins).index_select(0, rows).view(n, n_frames, nbins)
+        rot_o = rot.view(n * (m + 1), nbins).index_select(0, rows).view(n, n_frames, nbins)
+        out = torch.gather(out, 2, idx) * rot_o
     out *= out_mag
     return out.transpose(1, 2)
 

@@ -131,6 +131,17 @@ def resample_poly(
     return y.transpose(1, 2).reshape(n, frames * up)[:, :out_len]
 
 
+TABLE_OVERSAMPLING = 512
+"""Points per zero crossing of the tabulated windowed sinc used by :func:`resample_to_length`."""
+
+
+@lru_cache(maxsize=32)
+def sinc_table(zeros: int, device: torch.device, dtype: torch.dtype) -> Tensor:
+    """``sinc(u) * kaiser(u / zeros)`` for ``u`` from -zeros to zeros in steps of 1/TABLE_OVERSAMPLING."""
+    u = torch.linspace(-zeros, zeros, 2 * zeros * TABLE_OVERSAMPLING + 1, dtype=torch.float64)
+    return _windowed_sinc(u, 1.0, zeros).to(device=device, dtype=dtype)
+
+
 def resample_to_length(
     x: Tensor,
     lengths: Tensor,
@@ -157,6 +168,8 @@ def resample_to_length(
     valid = torch.arange(length, device=x.device)[None, :] < lengths[:, None]
     xp = F.pad(torch.where(valid, x, torch.zeros_like(x)), (width, width + 1))
     chunk = max(1, max_elements // max(1, n * taps.numel()))
+    table = sinc_table(zeros, x.device, x.dtype)
+    cutoff_x = cutoff.to(x.dtype)
     out = []
     for k0 in range(0, out_len, chunk):
         k = torch.arange(k0, min(out_len, k0 + chunk), device=x.device, dtype=torch.float64)
@@ -164,7 +177,12 @@ def resample_to_length(
         base = torch.floor(t)
         idx = base.long()[:, :, None] + taps  # [B, C, K]
         tau = (t - base)[:, :, None] - taps  # t - idx
-        w = _windowed_sinc(tau, cutoff[:, None, None], zeros).to(x.dtype)
+        # kernel value by linear interpolation in the table, at u = tau * cutoff (in zero crossings)
+        u = ((tau * cutoff[:, None, None]).to(x.dtype) + zeros) * TABLE_OVERSAMPLING
+        i = torch.clamp(u.floor(), 0, table.numel() - 2)
+        frac = u - i
+        i = i.long()
+        w = torch.lerp(table[i], table[i + 1], frac) * cutoff_x[:, None, None]
         g = torch.gather(xp, 1, (idx + width).clamp(0, xp.shape[1] - 1).reshape(n, -1)).reshape(idx.shape)
         out.append((g * w).sum(-1))
     return torch.cat(out, dim=1)
