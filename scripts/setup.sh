@@ -3,18 +3,20 @@
 # Usage: scripts/setup.sh [--dev]     --dev adds the test and benchmark tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# pip here may be configured with local wheel folders; hide its "Location ... is ignored" chatter.
+pip_install() { .venv/bin/python -m pip install -q "$@" 2> >(grep -v "is ignored: it is neither" >&2); }
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 stamp=.venv/.clar-setup
 want=$(cat requirements.txt requirements-dev.txt pyproject.toml | sha256sum | cut -c1-16)-${1:-}
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+pip_install --upgrade pip >/dev/null
 if [ "${1:-}" = "--dev" ]; then
-  .venv/bin/python -m pip install -q -r requirements-dev.txt
+  pip_install -r requirements-dev.txt
   # Benchmark reference; its metadata pins soxr<1.0, which clashes with librosa's soxr, so no deps here.
-  .venv/bin/python -m pip install -q --no-deps audiomentations==0.43.1
+  pip_install --no-deps audiomentations==0.43.1
 else
-  .venv/bin/python -m pip install -q -r requirements.txt
+  pip_install -r requirements.txt
 fi
-.venv/bin/python -m pip install -q --no-deps -e .
+pip_install --no-deps -e .
 echo "$want" > "$stamp"

@@ -53,6 +53,29 @@ def device_generator(seed: int | Tensor, device: torch.device) -> torch.Generato
     return g
 
 
+def seeded_normal(seeds: Tensor, active: Tensor, length: int, like: Tensor) -> Tensor:
+    """Standard normal noise [B, length] on ``like``'s device and dtype, row ``i`` drawn from ``seeds[i]``.
+
+    Rows where ``active`` is False are zeros (and cost nothing). Each row depends only on its own seed, so
+    one example's noise is reproduced from its own parameters, whatever batch it was in. This is the only
+    per-example loop of the package: one ``randn`` call per active row, on the device; everything that
+    shapes, scales or mixes the noise is batched.
+    """
+    out = torch.zeros(seeds.shape[0], max(int(length), 0), device=like.device, dtype=like.dtype)
+    if length <= 0:
+        return out
+    for i in torch.nonzero(active.cpu()).flatten().tolist():
+        g = device_generator(seeds[i], like.device)
+        out[i] = torch.randn(int(length), generator=g, device=like.device, dtype=like.dtype)
+    return out
+
+
+def on_device(params: Params, key: str, x: Tensor, dtype: torch.dtype | None = None) -> Tensor:
+    """``params[key]`` moved to ``x``'s device (and ``dtype`` when given) as a [B, 1] column for broadcasting."""
+    v = params[key].to(device=x.device, dtype=dtype if dtype is not None else params[key].dtype)
+    return v.reshape(-1, 1)
+
+
 def uniform(generator: torch.Generator, n: int, low: float, high: float) -> Tensor:
     """``n`` float64 draws from U[low, high)."""
     return low + (high - low) * torch.rand(n, generator=generator, dtype=torch.float64)
@@ -64,10 +87,11 @@ def randint(generator: torch.Generator, n: int, low: int, high: int) -> Tensor:
 
 
 def check_batch(x: Tensor) -> Tensor:
-    """Raise ConfigError unless ``x`` is a float [B, T] waveform batch; return it."""
-    if not isinstance(x, Tensor) or x.ndim != 2 or not x.is_floating_point():
+    """Raise ConfigError unless ``x`` is a float [B, T] waveform batch with T >= 1; return it."""
+    if not isinstance(x, Tensor) or x.ndim != 2 or not x.is_floating_point() or x.shape[1] < 1:
         shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-        raise ConfigError(f"augmentations take float waveforms of shape [B, T], got {shape}")
+        dtype = f" {x.dtype}" if isinstance(x, Tensor) else ""
+        raise ConfigError(f"augmentations take float waveforms of shape [B, T] with T >= 1, got {shape}{dtype}")
     return x
 
 

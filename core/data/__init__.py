@@ -1,0 +1,238 @@
+"""Datasets: one module per family, a registry, the waveform cache, splits and label fractions.
+
+>>> from core.data import load_dataset, labelled_fraction
+>>> ds = load_dataset("esc10", fold=1)              # $CLAR_DATA_DIR/esc10, then ./data/esc10
+>>> train = ds.subset("train")
+>>> semi = labelled_fraction(train.labels, 0.1, seed=0)   # 10 % of the labels kept, the rest -1
+
+Names: esc10, esc50 (folds 1-5), sc09, speech_commands (tasks words, sc09; versions v0.01, v0.02), nsynth (tasks
+instrument_family, pitch), fsdd, folder (one subfolder per class) and csv (path,label[,split]).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from core import SAMPLE_RATE
+from core.data import csv as csv_list
+from core.data import esc, folder, fsdd, nsynth, speech_commands
+from core.data.base import SPLITS, AudioDataset
+from core.data.labels import UNLABELLED, labelled_fraction
+from core.data.listing import ClipList
+from core.errors import ConfigError, DatasetError
+from core.paths import data_dirs
+
+__all__ = [
+    "DATASET_NAMES",
+    "DEFAULT_SECONDS",
+    "SPLITS",
+    "UNLABELLED",
+    "AudioDataset",
+    "ClipList",
+    "default_num_samples",
+    "find_root",
+    "labelled_fraction",
+    "list_clips",
+    "load_dataset",
+]
+
+DATASET_NAMES = ("esc10", "esc50", "sc09", "speech_commands", "nsynth", "fsdd", "folder", "csv")
+"""Names accepted by :func:`load_dataset`."""
+
+DEFAULT_SECONDS: dict[str, float | None] = {
+    "esc10": 5.0,
+    "esc50": 5.0,
+    "sc09": 1.0,
+    "speech_commands": 1.0,
+    "nsynth": 4.0,
+    "fsdd": 1.0,
+    "folder": None,
+    "csv": None,
+}
+"""Clip length per dataset in seconds, as in the paper. ``None`` (folder, csv): the median clip duration,
+rounded up to 0.1 s and capped at :data:`MAX_DEFAULT_SECONDS`."""
+
+MAX_DEFAULT_SECONDS = 10.0
+
+_FOLDERS = {
+    "esc10": ("esc10", "esc50", "ESC-50-master"),
+    "esc50": ("esc50", "ESC-50-master"),
+    "sc09": ("sc09", "speech_commands", "speech_commands_v0.02", "speech_commands_v0.01"),
+    "speech_commands": ("speech_commands", "speech_commands_v0.02", "speech_commands_v0.01"),
+    "nsynth": ("nsynth",),
+    "fsdd": ("fsdd", "free-spoken-digit-dataset-master"),
+    "folder": (),
+    "csv": (),
+}
+"""Folder names searched for each dataset under every data directory, in order."""
+
+_DOWNLOADABLE = {
+    "esc10": "esc50",
+    "esc50": "esc50",
+    "sc09": "speech_commands",
+    "speech_commands": "speech_commands",
+    "nsynth": "nsynth",
+    "fsdd": "fsdd",
+}
+"""The ``python -m core data download`` name that provides each dataset."""
+
+_SCANNERS: dict[str, Callable[..., ClipList]] = {
+    "esc10": lambda root, **kw: esc.scan(root, esc10=True, **kw),
+    "esc50": lambda root, **kw: esc.scan(root, esc10=False, **kw),
+    "sc09": lambda root, **kw: speech_commands.scan(root, **{**kw, "task": "sc09"}),
+    "speech_commands": speech_commands.scan,
+    "nsynth": nsynth.scan,
+    "fsdd": fsdd.scan,
+    "folder": folder.scan,
+    "csv": csv_list.scan,
+}
+_TASKS = {"speech_commands": speech_commands.TASKS, "sc09": ("sc09",), "nsynth": nsynth.TASKS}
+_VERSIONED = ("speech_commands", "sc09")
+_FOLDED = ("esc10", "esc50")
+
+
+def _check_name(name: str) -> str:
+    key = name.strip().lower().replace("-", "_")
+    if key not in DATASET_NAMES:
+        raise DatasetError(f"unknown dataset {name!r}; choose from {', '.join(DATASET_NAMES)}")
+    return key
+
+
+def find_root(name: str, root: str | os.PathLike | None = None) -> Path:
+    """The folder of dataset ``name``: ``root`` if given, else ``$CLAR_DATA_DIR/<name>``, else ``./data/<name>``.
+
+    Raises:
+        DatasetError: the dataset is not found; the message names every place looked at and the command that
+            downloads it.
+    """
+    name = _check_name(name)
+    if root is not None:
+        path = Path(root).expanduser()
+        if not path.exists():
+            raise DatasetError(f"{name}: {path} does not exist{_download_hint(name, path)}")
+        return path
+    if name in ("folder", "csv"):
+        raise DatasetError(f"{name}: give the dataset's location with root= (--root on the command line)")
+    looked = []
+    for base in data_dirs():
+        for sub in _FOLDERS[name]:
+            candidate = base / sub
+            looked.append(str(candidate.resolve() if candidate.exists() else candidate))
+            if candidate.is_dir():
+                return candidate
+    where = "; ".join(looked)
+    hint = _download_hint(name, data_dirs()[0] / _DOWNLOADABLE.get(name, name))
+    raise DatasetError(f"{name}: dataset not found (looked in {where}; set $CLAR_DATA_DIR or pass root){hint}")
+
+
+def _download_hint(name: str, folder: Path) -> str:
+    """The download command that creates ``folder`` (the downloader writes ``<root>/<name>/``)."""
+    target = _DOWNLOADABLE.get(name)
+    if target is None:
+        return ""
+    root = folder.parent if folder.name == target else folder
+    return f"; download it with: python -m core data download {target} --root {root}"
+
+
+def list_clips(
+    name: str,
+    root: str | os.PathLike | None = None,
+    *,
+    task: str | None = None,
+    version: str | None = None,
+    fold: int | None = None,
+    seed: int = 0,
+) -> ClipList:
+    """The clips of a dataset with labels and splits, without decoding any audio (see :func:`load_dataset`)."""
+    name = _check_name(name)
+    if task is not None and task not in _TASKS.get(name, ()):
+        choices = ", ".join(_TASKS.get(name, ())) or "none"
+        raise ConfigError(f"{name}: unknown task {task!r} (tasks: {choices})")
+    if version is not None and name not in _VERSIONED:
+        raise ConfigError(f"{name}: version= applies only to {', '.join(_VERSIONED)}")
+    if fold is not None and name not in _FOLDED:
+        raise ConfigError(f"{name}: fold= applies only to {', '.join(_FOLDED)}")
+    path = find_root(name, root)
+    clips = _SCANNERS[name](path, task=task, version=version, fold=fold, seed=seed)
+    clips.meta.setdefault("seed", seed)
+    return clips
+
+
+def default_num_samples(name: str, clips: ClipList, sample_rate: int = SAMPLE_RATE) -> int:
+    """The default clip length in samples: ``DEFAULT_SECONDS[name]``, or for folder/csv the median duration
+    of the clips (read from their headers) rounded up to 0.1 s, at most ``MAX_DEFAULT_SECONDS``."""
+    seconds = DEFAULT_SECONDS[_check_name(name)]
+    if seconds is None:
+        from core.audio import audio_info
+
+        durations = [audio_info(p).duration for p in clips.paths]
+        seconds = min(MAX_DEFAULT_SECONDS, np.ceil(float(np.median(durations)) * 10 - 1e-6) / 10)
+    return round(seconds * sample_rate)
+
+
+def load_dataset(
+    name: str,
+    root: str | os.PathLike | None = None,
+    *,
+    task: str | None = None,
+    version: str | None = None,
+    fold: int | None = None,
+    num_samples: int | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    use_cache: bool = True,
+) -> AudioDataset:
+    """Load a dataset as fixed-length 16 kHz mono waveforms with labels, splits and provenance.
+
+    Args:
+        name: one of :data:`DATASET_NAMES`.
+        root: the dataset folder (for csv: the CSV file or its folder); default: see :func:`find_root`.
+        task: ``speech_commands``: ``"words"`` (default) or ``"sc09"``; ``nsynth``: ``"instrument_family"``
+            (default) or ``"pitch"``.
+        version: ``speech_commands``/``sc09``: ``"v0.01"`` or ``"v0.02"`` (default: detected from the words).
+        fold: ``esc10``/``esc50``: the test fold, 1-5 (default 1).
+        num_samples: clip length in samples at 16 kHz (default ``DEFAULT_SECONDS[name] * 16000``).
+        seed: seeds every split that is not official.
+        progress: show a tqdm bar while decoding.
+        use_cache: read and write the waveform cache (``$CLAR_CACHE_DIR/waveforms``); the first load decodes
+            and resamples every file once, later loads memory-map the cache.
+
+    Raises:
+        DatasetError: unknown name, dataset not found or laid out wrongly.
+        ConfigError: a task, version or fold the dataset does not have.
+        AudioLoadError: a clip cannot be decoded (the message names it).
+    """
+    from core.data.cache import load_waveforms
+
+    clips = list_clips(name, root, task=task, version=version, fold=fold, seed=seed)
+    if num_samples is None:
+        num_samples = default_num_samples(name, clips)
+    if int(num_samples) <= 0:
+        raise ConfigError(f"{name}: num_samples must be positive, got {num_samples}")
+    num_samples = int(num_samples)
+    waveforms = load_waveforms(
+        clips.name, clips.root, clips.paths, num_samples, SAMPLE_RATE, use_cache=use_cache, progress=progress
+    )
+    meta = {
+        **clips.meta,
+        "root": str(clips.root),
+        "seconds": num_samples / SAMPLE_RATE,
+    }
+    if use_cache and getattr(waveforms, "filename", None):
+        meta["cache"] = str(waveforms.filename)
+    return AudioDataset(
+        name=clips.name,
+        waveforms=waveforms,
+        labels=clips.labels.copy(),
+        class_names=list(clips.class_names),
+        split=clips.split.copy(),
+        paths=[str(p) for p in clips.paths],
+        sample_rate=SAMPLE_RATE,
+        folds=clips.folds,
+        speakers=clips.speakers,
+        meta=meta,
+    )

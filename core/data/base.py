@@ -24,7 +24,8 @@ class AudioDataset:
         paths: source path of each clip (absolute, as a string).
         sample_rate: Hz, always 16000 here.
         folds: int [N] official fold ids (1-based), or None where the dataset has none.
-        speakers: str [N] speaker ids, or None where unknown.
+        speakers: str [N] speaker ids (for NSynth, the instrument), or None where unknown. Group-disjoint
+            validation splits keep each of these on one side.
         meta: free-form extras (task, version, test fold, ...), JSON-able.
     """
 
@@ -72,3 +73,17 @@ class AudioDataset:
             speakers=None if self.speakers is None else self.speakers[index],
             meta=dict(self.meta),
         )
+
+    def with_labelled_fraction(self, fraction: float, seed: int = 0) -> AudioDataset:
+        """A copy whose ``train`` labels keep only a class-stratified ``fraction`` (others become -1).
+
+        ``valid`` and ``test`` labels are untouched and no clip is dropped; see
+        :func:`core.data.labels.labelled_fraction`.
+        """
+        from core.data.labels import labelled_fraction
+
+        labels = self.labels.copy()
+        train = self.indices("train")
+        labels[train] = labelled_fraction(self.labels[train], fraction, seed)
+        meta = {**self.meta, "labelled_fraction": float(fraction), "labelled_seed": int(seed)}
+        return replace(self, labels=labels, meta=meta)

@@ -1,0 +1,23 @@
+"""Encoders (2-D/1-D ResNet18, small CNNs), heads and the per-regime model wrapper."""
+
+from core.models.factory import ENCODERS, REGIMES, ClarModel, build_encoder, build_model
+from core.models.heads import ClarHead, ProjectionHead, SupervisedHead, mlp
+from core.models.resnet1d import ResNet18_1d
+from core.models.resnet2d import ResNet18_2d
+from core.models.small_cnn import SmallCNN1d, SmallCNN2d
+
+__all__ = [
+    "ENCODERS",
+    "REGIMES",
+    "ClarHead",
+    "ClarModel",
+    "ProjectionHead",
+    "ResNet18_1d",
+    "ResNet18_2d",
+    "SmallCNN1d",
+    "SmallCNN2d",
+    "SupervisedHead",
+    "build_encoder",
+    "build_model",
+    "mlp",
+]

@@ -1,0 +1,23 @@
+"""The run store: runs, their metrics and artifacts in one SQLite (WAL) file shared by every process."""
+
+from core.runs.store import (
+    DB_ENV,
+    FINAL_STATUSES,
+    STATUSES,
+    HeartbeatThread,
+    RunStore,
+    default_db_path,
+    new_run_id,
+    running,
+)
+
+__all__ = [
+    "DB_ENV",
+    "FINAL_STATUSES",
+    "STATUSES",
+    "HeartbeatThread",
+    "RunStore",
+    "default_db_path",
+    "new_run_id",
+    "running",
+]

@@ -1,0 +1,79 @@
+"""Time shift: each clip rolled (circularly) or shifted with zero fill, forwards or backwards."""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+import torch
+from torch import Tensor
+
+from core import SAMPLE_RATE
+from core.augment.base import Augmentation, Params, randint
+from core.errors import ConfigError
+
+SHIFT_MODES = ("roll", "zero")
+
+
+class TimeShift(Augmentation):
+    """Shift each selected clip by ``shift`` samples (positive: later in time, as ``torch.roll``).
+
+    Args:
+        p: probability that an example is shifted.
+        max_fraction: largest shift as a fraction of the clip (the shift is drawn uniformly from the integers
+            -S .. S with S = floor(max_fraction * T)).
+        mode: ``"roll"`` (samples pushed off one end come back at the other, ``torch.roll``) or ``"zero"``
+            (they are dropped and the vacated samples are zeros).
+        max_samples: if given, S is this many samples instead of a fraction (the authors used 8000 at
+            16 kHz, i.e. 0.5 s, whatever the clip length). Either way S is capped at T - 1.
+        sample_rate: Hz (only reported; shifts are in samples).
+
+    Parameters drawn per example: ``shift`` (samples).
+    """
+
+    name: ClassVar[str] = "time_shift"
+
+    def __init__(
+        self,
+        p: float = 0.5,
+        max_fraction: float = 0.5,
+        mode: str = "roll",
+        max_samples: int | None = None,
+        sample_rate: int = SAMPLE_RATE,
+    ) -> None:
+        super().__init__(p, sample_rate)
+        if not 0.0 <= float(max_fraction) <= 1.0:
+            raise ConfigError(f"time_shift: max_fraction={max_fraction} must be in [0, 1]")
+        if mode not in SHIFT_MODES:
+            raise ConfigError(f"time_shift: mode={mode!r}, choose one of {', '.join(SHIFT_MODES)}")
+        if max_samples is not None and (int(max_samples) != max_samples or max_samples < 0):
+            raise ConfigError(f"time_shift: max_samples={max_samples} must be a whole number of samples >= 0")
+        self.max_fraction = float(max_fraction)
+        self.mode = mode
+        self.max_samples = None if max_samples is None else int(max_samples)
+
+    def max_shift(self, num_samples: int) -> int:
+        """The largest shift S, in samples, for clips of ``num_samples`` samples."""
+        s = self.max_samples if self.max_samples is not None else math.floor(self.max_fraction * num_samples)
+        return max(0, min(s, num_samples - 1))
+
+    def _draw(self, x: Tensor, generator: torch.Generator) -> Params:
+        s = self.max_shift(x.shape[1])
+        return {"shift": randint(generator, x.shape[0], -s, s)}
+
+    def apply(self, x: Tensor, params: Params) -> Tensor:
+        if not bool(params["apply"].any()):
+            return x.clone()
+        t = x.shape[1]
+        shift = torch.where(params["apply"], params["shift"], torch.zeros_like(params["shift"]))
+        shift = shift.to(x.device).reshape(-1, 1)
+        src = torch.arange(t, device=x.device).unsqueeze(0) - shift
+        if self.mode == "roll":
+            return torch.gather(x, 1, torch.remainder(src, t))
+        valid = (src >= 0) & (src < t)
+        zero = torch.zeros((), dtype=x.dtype, device=x.device)
+        return torch.where(valid, torch.gather(x, 1, src.clamp(0, t - 1)), zero)
+
+    def extra_repr(self) -> str:
+        s = f"max_samples={self.max_samples}" if self.max_samples is not None else f"max_fraction={self.max_fraction}"
+        return f"p={self.p}, {s}, mode={self.mode!r}"

@@ -1,0 +1,98 @@
+"""Classification metrics on integer labels: top-1, top-k, per-class accuracy, confusion matrix.
+
+Every function takes ``y_true`` first and ``y_pred`` second (as scikit-learn does). ``y_pred`` may be
+predicted labels [N] or scores/logits [N, C] (then the arg-max is the prediction). Inputs may be numpy
+arrays, torch tensors (any device) or sequences. Results are plain numpy/Python numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def _as_numpy(x: Any) -> np.ndarray:
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def predicted_labels(y_pred: Any) -> np.ndarray:
+    """Labels [N] from labels [N] or from scores [N, C] (arg-max over C)."""
+    p = _as_numpy(y_pred)
+    if p.ndim == 2:
+        return p.argmax(axis=1).astype(np.int64)
+    if p.ndim != 1:
+        raise ValueError(f"predictions must be labels [N] or scores [N, C], got shape {p.shape}")
+    return p.astype(np.int64)
+
+
+def _pair(y_true: Any, y_pred: Any, num_classes: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    t = _as_numpy(y_true).astype(np.int64).reshape(-1)
+    p = predicted_labels(y_pred)
+    if t.shape != p.shape:
+        raise ValueError(f"metrics: {t.shape[0]} true labels but {p.shape[0]} predictions")
+    if t.size == 0:
+        raise ValueError("metrics: no examples")
+    if num_classes is None:
+        num_classes = int(max(t.max(), p.max())) + 1
+    lo, hi = int(min(t.min(), p.min())), int(max(t.max(), p.max()))
+    if lo < 0 or hi >= num_classes:
+        raise ValueError(f"metrics: labels must lie in [0, {num_classes}), got [{lo}, {hi}]")
+    return t, p, int(num_classes)
+
+
+def top1(y_true: Any, y_pred: Any) -> float:
+    """Fraction of examples whose prediction equals the true label."""
+    t, p, _ = _pair(y_true, y_pred)
+    return float((t == p).mean())
+
+
+def topk_accuracy(y_true: Any, scores: Any, k: int = 5) -> float:
+    """Fraction of examples whose true label is among the ``k`` highest ``scores`` [N, C]."""
+    s = _as_numpy(scores)
+    t = _as_numpy(y_true).astype(np.int64).reshape(-1)
+    if s.ndim != 2 or s.shape[0] != t.shape[0] or t.size == 0:
+        raise ValueError(f"topk_accuracy: scores {s.shape} must be [N, C] with N = {t.shape[0]} > 0")
+    k = min(int(k), s.shape[1])
+    top = np.argpartition(-s, k - 1, axis=1)[:, :k]
+    return float((top == t[:, None]).any(axis=1).mean())
+
+
+def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int | None = None) -> np.ndarray:
+    """int64 [C, C] counts; row = true class, column = predicted class (scikit-learn's convention)."""
+    t, p, c = _pair(y_true, y_pred, num_classes)
+    return np.bincount(t * c + p, minlength=c * c).reshape(c, c).astype(np.int64)
+
+
+def per_class_accuracy(y_true: Any, y_pred: Any, num_classes: int | None = None) -> np.ndarray:
+    """float64 [C]: for each class, the fraction of its examples predicted correctly (recall); NaN for a
+    class with no example."""
+    cm = confusion_matrix(y_true, y_pred, num_classes)
+    support = cm.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(support > 0, np.diag(cm) / np.maximum(support, 1), np.nan)
+
+
+def balanced_accuracy(y_true: Any, y_pred: Any, num_classes: int | None = None) -> float:
+    """Mean of :func:`per_class_accuracy` over the classes that have examples."""
+    return float(np.nanmean(per_class_accuracy(y_true, y_pred, num_classes)))
+
+
+def classification_metrics(y_true: Any, y_pred: Any, num_classes: int | None = None) -> dict[str, Any]:
+    """All of the above in one dict: ``top1``, ``balanced_accuracy`` (floats), ``per_class_accuracy`` (float64
+    [C], NaN for absent classes), ``confusion_matrix`` (int64 [C, C]), ``n`` (int) and, when scores [N, C]
+    with C > 5 are given, ``top5``."""
+    t, p, c = _pair(y_true, y_pred, num_classes)
+    out: dict[str, Any] = {
+        "top1": float((t == p).mean()),
+        "balanced_accuracy": balanced_accuracy(t, p, c),
+        "per_class_accuracy": per_class_accuracy(t, p, c),
+        "confusion_matrix": confusion_matrix(t, p, c),
+        "n": int(t.size),
+    }
+    scores = _as_numpy(y_pred)
+    if scores.ndim == 2 and scores.shape[1] > 5:
+        out["top5"] = topk_accuracy(t, scores, 5)
+    return out

@@ -1,0 +1,103 @@
+"""Classification scores and the readable rendering of an evaluation report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from core.errors import ConfigError
+
+
+def classification_report(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str]) -> dict:
+    """Top-1 accuracy, per-class accuracy (recall; None for a class absent from ``y_true``) and the confusion
+    matrix ``cm[true][pred]`` as nested lists of ints. Labels must be in ``[0, len(class_names))``."""
+    y_true = np.asarray(y_true, dtype=np.int64).reshape(-1)
+    y_pred = np.asarray(y_pred, dtype=np.int64).reshape(-1)
+    c = len(class_names)
+    if y_true.shape != y_pred.shape:
+        raise ConfigError(f"labels and predictions differ in length: {y_true.size} vs {y_pred.size}")
+    for name, y in (("labels", y_true), ("predictions", y_pred)):
+        if y.size and (y.min() < 0 or y.max() >= c):
+            raise ConfigError(f"{name} outside [0, {c}): min {y.min()}, max {y.max()}")
+    cm = np.zeros((c, c), dtype=np.int64)
+    np.add.at(cm, (y_true, y_pred), 1)
+    return {
+        "top1": float(np.trace(cm) / y_true.size) if y_true.size else None,
+        "clips": int(y_true.size),
+        "per_class_accuracy": per_class_accuracy(cm, class_names),
+        "confusion_matrix": cm.tolist(),
+    }
+
+
+def per_class_accuracy(cm: np.ndarray, class_names: Sequence[str]) -> dict[str, float | None]:
+    """Recall of each class from a confusion matrix ``cm[true][pred]`` (None where a class has no clips)."""
+    cm = np.asarray(cm)
+    support = cm.sum(1)
+    return {n: (float(cm[i, i] / support[i]) if support[i] else None) for i, n in enumerate(class_names)}
+
+
+def summarise_folds(folds: list[dict], class_names: Sequence[str]) -> dict:
+    """Mean and sample standard deviation (ddof=1; 0 for one fold) of test and validation top-1 over folds,
+    and, for several folds, the test confusion matrix summed over folds with its per-class accuracy."""
+    summary: dict = {"folds": len(folds)}
+    for split in ("test", "valid"):
+        scores = [f[split]["top1"] for f in folds if f.get(split) and f[split]["top1"] is not None]
+        if scores:
+            summary[f"{split}_top1_mean"] = float(np.mean(scores))
+            summary[f"{split}_top1_std"] = float(np.std(scores, ddof=1)) if len(scores) > 1 else 0.0
+    tests = [np.asarray(f["test"]["confusion_matrix"]) for f in folds if f.get("test")]
+    if len(tests) > 1:
+        cm = np.sum(tests, axis=0)
+        summary["confusion_matrix"] = cm.tolist()
+        summary["per_class_accuracy"] = per_class_accuracy(cm, class_names)
+    return summary
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.2%}"
+
+
+def format_report(report: dict) -> str:
+    """A readable plain-text rendering of a ``core.evaluate.offline.evaluate_checkpoint`` report."""
+    ck, ds, summary = report["checkpoint"], report["dataset"], report["summary"]
+    task = f" ({ds['task']})" if ds.get("task") else ""
+    lines = [
+        f"checkpoint  {ck['checkpoint']} (run {ck['run_id']}, {ck['regime'] or '?'}, epoch {ck['epoch']})",
+        f"dataset     {ds['name']}{task}, {len(ds['class_names'])} classes",
+        f"evaluation  {report['mode']}",
+    ]
+    for f in report["folds"]:
+        c, sel = f["clips"], f["selection"]
+        where = f"fold {f['fold']}" if f.get("fold") is not None else "splits"
+        chosen = f"best epoch {sel['epoch']}" if "epoch" in sel else f"weight decay {sel['weight_decay']:g}"
+        parts = [
+            f"{where}: train {c['train_labelled']}/{c['train']} labelled ({f['label_fraction']:.0%})",
+            f"valid {c['valid']}, test {c['test']}, {chosen}",
+        ]
+        if f.get("valid"):
+            parts.append(f"valid top-1 {_pct(f['valid']['top1'])}")
+        if f.get("test"):
+            parts.append(f"test top-1 {_pct(f['test']['top1'])}")
+        lines.append("  " + "; ".join(parts))
+    if "test_top1_mean" in summary:
+        lines.append(
+            f"test top-1  {_pct(summary['test_top1_mean'])} +- {_pct(summary['test_top1_std'])}"
+            f" over {summary['folds']} fold(s)"
+        )
+    last_test = report["folds"][-1].get("test") or {}
+    cm = summary.get("confusion_matrix") or last_test.get("confusion_matrix")
+    per_class = summary.get("per_class_accuracy") or last_test.get("per_class_accuracy")
+    names = ds["class_names"]
+    if per_class:
+        lines.append("per-class test accuracy" + (" (all folds)" if "confusion_matrix" in summary else ""))
+        width = max(len(n) for n in names)
+        lines += [f"  {i:>3} {n:<{width}}  {_pct(per_class.get(n)):>7}" for i, n in enumerate(names)]
+    if cm and len(names) <= 20:
+        lines.append("confusion matrix (rows: true class, columns: predicted class)")
+        w = max(3, len(str(max(max(r) for r in cm))))
+        lines.append("      " + " ".join(f"{j:>{w}}" for j in range(len(names))))
+        lines += [f"  {i:>3} " + " ".join(f"{v:>{w}}" for v in row) for i, row in enumerate(cm)]
+    if report.get("probe_saved"):
+        lines.append(f"probe saved {report['probe_saved']}")
+    return "\n".join(lines)

@@ -1,0 +1,77 @@
+"""Batched linear STFT (torch.stft) and the reduction of its bins for the CLAR STFT channel.
+
+Conventions (librosa 0.11 ``stft(center=True, pad_mode="constant")``): the window (``win_length`` samples) is
+centred inside the ``n_fft`` frame; frame t covers samples ``t*hop - n_fft//2 .. t*hop + n_fft//2 - 1`` of the
+input, zeros outside; bin k is ``sum_n w[n] x[n] exp(-2j*pi*k*n/n_fft)`` with n counted from the frame start,
+unnormalised.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from core.errors import ConfigError
+
+
+def make_window(name: str, length: int, dtype: torch.dtype = torch.float64) -> Tensor:
+    """A periodic (DFT-even) window of ``length`` samples, like ``scipy.signal.get_window(name, length)``."""
+    if name == "hann":
+        return torch.hann_window(length, periodic=True, dtype=dtype)
+    if name == "hamming":
+        return torch.hamming_window(length, periodic=True, dtype=dtype)
+    if name == "blackman":
+        return torch.blackman_window(length, periodic=True, dtype=dtype)
+    raise ConfigError(f"window {name!r}: unknown, choose hann, hamming or blackman")
+
+
+def padded_window(window: Tensor, n_fft: int) -> Tensor:
+    """``window`` zero-padded on both sides to ``n_fft`` samples, centred like ``librosa.util.pad_center``."""
+    left = (n_fft - window.shape[-1]) // 2
+    return torch.nn.functional.pad(window, (left, n_fft - window.shape[-1] - left))
+
+
+def linear_stft(x: Tensor, n_fft: int, hop_length: int, window: Tensor, center: bool = True) -> Tensor:
+    """Complex STFT of waveforms ``x`` [B, T] -> [B, n_fft // 2 + 1, frames] (zero padding when centred)."""
+    return torch.stft(
+        x,
+        n_fft=n_fft,
+        hop_length=hop_length,
+        win_length=window.shape[-1],
+        window=window,
+        center=center,
+        pad_mode="constant",
+        normalized=False,
+        onesided=True,
+        return_complex=True,
+    )
+
+
+def reduce_bins(spec: Tensor, n_bins: int, reduction: str = "decimate") -> tuple[Tensor, Tensor]:
+    """Reduce a one-sided STFT [B, F, T] to ``n_bins`` rows: returns (power, complex value of kept bins).
+
+    With d = (F - 1) // n_bins (F - 1 = n_fft / 2):
+    * ``"decimate"``: row m is bin d*m (power |S|^2 and the complex S for the phase). When the window spans
+      at most n_fft / d samples this is exactly the (n_fft / d)-point DFT of the windowed frame, up to a
+      known linear phase, i.e. no information is lost.
+    * ``"mean"``: power is the mean of |S|^2 over bins d*m .. d*m + d - 1; the complex value is bin d*m.
+    The Nyquist bin (n_fft / 2) is never kept.
+    """
+    d = (spec.shape[-2] - 1) // n_bins
+    if d < 1:
+        raise ConfigError(f"STFT channel: {spec.shape[-2]} bins cannot be reduced to {n_bins}")
+    kept = spec[..., : d * n_bins : d, :]
+    if reduction == "decimate":
+        power = kept.real.square() + kept.imag.square()
+    elif reduction == "mean":
+        full = spec[..., : d * n_bins, :]
+        power = (full.real.square() + full.imag.square()).unflatten(-2, (n_bins, d)).mean(dim=-2)
+    else:
+        raise ConfigError(f"stft_reduction {reduction!r}: unknown, choose decimate or mean")
+    return power, kept
+
+
+def phase(spec: Tensor) -> Tensor:
+    """Angle of a complex tensor in radians, in (-pi, pi] (an exact -pi is mapped to +pi)."""
+    ang = torch.angle(spec)
+    return torch.where(ang <= -torch.pi, ang + 2 * torch.pi, ang)

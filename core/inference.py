@@ -1,0 +1,310 @@
+"""Using a trained checkpoint: load it, embed clean audio, and classify.
+
+``load_trained`` accepts a checkpoint file, a run folder ``checkpoints/<run_id>/`` or a bare run id and
+returns a :class:`Trained` whose model and frontend are in eval mode on the chosen device. Nothing here
+augments audio: embeddings and predictions are of the clean waveforms given.
+
+Classification uses the model's own classifier where it has one (supervised and CLAR runs give logits).
+A SimCLR run has none; ``python -m core eval`` then fits a linear probe on its frozen embeddings and saves it
+as ``probe.pt`` next to the checkpoint, and ``predict`` uses it. The probe records which checkpoint (file,
+epoch and step) it was fitted on and is only used with that checkpoint.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from core import SAMPLE_RATE
+from core.device import resolve_device
+from core.errors import CheckpointError, ConfigError
+from core.evaluate.linear_head import LinearHead
+from core.paths import checkpoints_dir
+
+CHECKPOINT_FORMAT_VERSION = 1
+PROBE_FILENAME = "probe.pt"
+WHICH_CHOICES = ("best", "last")
+_REQUIRED_KEYS = ("format_version", "model", "frontend", "config", "class_names")
+
+
+def data_settings(config: dict) -> dict:
+    """The dataset a run was trained on, from its config (``core.train.config.DataConfig``): name, root, task,
+    version, fold (ESC test fold), num_samples (clip length in samples, or None for the dataset's default),
+    label_fraction (of the training split), label_seed and seed (the run's seed, which also seeds
+    non-official splits)."""
+    data = config.get("data") or {}
+    runtime = config.get("runtime") or {}
+    return {
+        "name": data.get("dataset"),
+        "root": data.get("root"),
+        "task": data.get("task"),
+        "version": data.get("version"),
+        "fold": data.get("fold"),
+        "num_samples": None if data.get("num_samples") is None else int(data["num_samples"]),
+        "label_fraction": float(data.get("label_fraction", 1.0)),
+        "label_seed": int(data.get("label_seed", 0)),
+        "seed": int(runtime.get("seed", 0)),
+    }
+
+
+def resolve_checkpoint(ref: str | Path, which: str = "best") -> Path:
+    """The checkpoint file for ``ref``: a ``.pt`` file, a run folder, or a run id under ``checkpoints_dir()``.
+
+    In a folder, ``which`` picks ``best.pt`` or ``last.pt`` (or any ``<which>.pt``, e.g. ``epoch_003``).
+    A run without a ``best`` checkpoint (no validation split) falls back to ``last`` with a warning.
+    """
+    ref_path = Path(ref).expanduser()
+    if ref_path.is_file():
+        return ref_path
+    looked = [str(ref_path)]
+    folder = None
+    if ref_path.is_dir():
+        folder = ref_path
+    else:
+        candidate = checkpoints_dir() / str(ref)
+        looked.append(str(candidate))
+        if candidate.is_dir():
+            folder = candidate
+    if folder is None:
+        raise CheckpointError(
+            f"checkpoint {ref!s}: not a file, a run folder or a run id (looked in {', '.join(looked)})"
+        )
+    name = which if which.endswith(".pt") else f"{which}.pt"
+    path = folder / name
+    if path.is_file():
+        return path
+    if which == "best" and (folder / "last.pt").is_file():
+        warnings.warn(f"{folder}: no best.pt (the run had no validation checkpoint); using last.pt", stacklevel=2)
+        return folder / "last.pt"
+    present = sorted(p.name for p in folder.glob("*.pt") if p.name != PROBE_FILENAME)
+    raise CheckpointError(f"{path}: no such checkpoint (present: {', '.join(present) or 'none'})")
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """Load a checkpoint dict with ``torch.load(weights_only=True)`` (no code runs) and check its format."""
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # truncated zip, foreign pickle, wrong file: torch raises several types
+        raise CheckpointError(f"{path}: cannot read checkpoint ({type(e).__name__}: {e})") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: not a CLAR Studio checkpoint (top level is {type(state).__name__})")
+    missing = [k for k in _REQUIRED_KEYS if k not in state]
+    if missing:
+        raise CheckpointError(f"{path}: not a CLAR Studio checkpoint (missing {', '.join(missing)})")
+    if int(state["format_version"]) != CHECKPOINT_FORMAT_VERSION:
+        raise CheckpointError(f"{path}: checkpoint format_version {state['format_version']} is not supported")
+    if not isinstance(state["config"], dict):
+        raise CheckpointError(f"{path}: checkpoint config is not a dict")
+    return state
+
+
+def _batches(waveforms, batch_size: int) -> Iterator[np.ndarray | Tensor]:
+    for start in range(0, len(waveforms), batch_size):
+        yield waveforms[start : start + batch_size]
+
+
+@dataclass
+class Trained:
+    """A trained model ready for inference.
+
+    Attributes:
+        model: the ClarModel (eval mode), ``model(x)`` -> dict with ``h`` and, where trained, ``z``/``logits``.
+        frontend: waveform [B, T] -> encoder input (eval mode).
+        class_names: the classes of the run's dataset, indexed like the logits.
+        config: the run's config as a plain dict.
+        device: where model and frontend live.
+        checkpoint_path: the file loaded.
+        epoch, global_step: training progress stored in the checkpoint.
+        feature_config: the feature settings (dict) or None for waveform encoders.
+        probe: a linear probe fitted by ``eval`` on this checkpoint's embeddings, or None.
+        probe_note: why no probe is used (missing, or fitted on another checkpoint), for error messages.
+        data: the run's dataset settings (see :func:`data_settings`).
+        run_id: the run's id (from the checkpoint, else its folder's name).
+    """
+
+    model: nn.Module
+    frontend: nn.Module
+    class_names: list[str]
+    config: dict
+    device: torch.device
+    checkpoint_path: Path
+    epoch: int = 0
+    global_step: int = 0
+    feature_config: dict | None = None
+    probe: LinearHead | None = None
+    probe_note: str = ""
+    data: dict = field(default_factory=dict)
+    run_id: str = ""
+
+    @property
+    def regime(self) -> str:
+        """``supervised``, ``simclr`` or ``clar``."""
+        return str(getattr(self.model, "regime", None) or (self.config.get("model") or {}).get("regime", ""))
+
+    @property
+    def num_samples(self) -> int | None:
+        """Clip length (samples) the run was trained on, or None if its config does not say."""
+        if self.data.get("num_samples"):
+            return int(self.data["num_samples"])
+        name = self.data.get("name")
+        if name:
+            try:
+                from core.data import DEFAULT_SECONDS
+            except ImportError:
+                return None
+            seconds = DEFAULT_SECONDS.get(name)
+            if seconds:
+                return round(float(seconds) * SAMPLE_RATE)
+        return None
+
+    @property
+    def embed_dim(self) -> int:
+        return int(getattr(self.model.encoder, "embed_dim", 512))
+
+    def identity(self) -> dict:
+        """JSON-able provenance of this checkpoint (used in reports and probe files)."""
+        return {
+            "checkpoint": str(self.checkpoint_path),
+            "checkpoint_file": self.checkpoint_path.name,
+            "run_id": self.run_id,
+            "epoch": int(self.epoch),
+            "global_step": int(self.global_step),
+            "regime": self.regime,
+        }
+
+    def _to_device(self, batch) -> Tensor:
+        x = torch.as_tensor(np.asarray(batch, dtype=np.float32)) if not isinstance(batch, Tensor) else batch
+        if x.ndim == 1:
+            x = x[None]
+        if x.ndim != 2:
+            raise ConfigError(f"waveforms must be [B, T] or [T], got shape {tuple(x.shape)}")
+        return x.to(self.device, dtype=torch.float32, non_blocking=True)
+
+    @torch.no_grad()
+    def forward(self, waveforms, batch_size: int = 64, progress: bool = False, desc: str = "embedding") -> dict:
+        """Model outputs for clean ``waveforms`` [B, T]: a dict of CPU float32 tensors (``h`` and, where the
+        model has them, ``z`` and ``logits``), computed in batches of ``batch_size`` without gradients."""
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        outs: dict[str, list[Tensor]] = {}
+        total = math.ceil(len(waveforms) / batch_size)
+        for batch in tqdm(_batches(waveforms, batch_size), total=total, desc=desc, disable=not progress, unit="batch"):
+            x = self._to_device(batch)
+            result = self.model(self.frontend(x))
+            for key, value in result.items():
+                if isinstance(value, Tensor):
+                    outs.setdefault(key, []).append(value.float().cpu())
+        if not outs:
+            return {"h": torch.zeros(0, self.embed_dim)}
+        return {k: torch.cat(v) for k, v in outs.items()}
+
+    def embed(self, waveforms, batch_size: int = 64, progress: bool = False) -> Tensor:
+        """Representations ``h`` [B, 512] (CPU float32) of clean ``waveforms`` [B, T] (numpy or torch)."""
+        return self.forward(waveforms, batch_size, progress)["h"]
+
+    @property
+    def has_classifier(self) -> bool:
+        """Whether the model itself gives logits (supervised and CLAR runs)."""
+        return self.regime in ("supervised", "clar")
+
+    def predict(self, waveforms, batch_size: int = 64, source: str = "auto", progress: bool = False) -> Tensor:
+        """Class probabilities [B, C] for clean ``waveforms`` [B, T].
+
+        ``source``: ``"head"`` (the model's classifier), ``"probe"`` (``probe.pt`` from ``eval``) or
+        ``"auto"`` (the classifier where the model has one, else the probe). Raises ConfigError when the
+        chosen source is not available, saying how to make it.
+        """
+        if source not in ("auto", "head", "probe"):
+            raise ConfigError(f"predict source {source!r}: choose auto, head or probe")
+        use_head = source == "head" or (source == "auto" and self.has_classifier)
+        if use_head:
+            out = self.forward(waveforms, batch_size, progress, desc="classifying")
+            if "logits" not in out:
+                raise ConfigError(f"{self.checkpoint_path}: this {self.regime or 'model'} run has no classifier head")
+            return torch.softmax(out["logits"], dim=1)
+        if self.probe is None:
+            raise ConfigError(
+                f"{self.checkpoint_path}: a {self.regime or 'self-supervised'} model has no classifier and "
+                f"{self.probe_note or 'no linear probe was found'}; fit one with "
+                f"`python -m core eval --checkpoint {self.checkpoint_path}` (it saves {PROBE_FILENAME})"
+            )
+        h = self.embed(waveforms, batch_size, progress)
+        return self.probe.predict_proba(h)
+
+    def probe_path(self) -> Path:
+        return self.checkpoint_path.parent / PROBE_FILENAME
+
+    def attach_probe(self, head: LinearHead, save: bool = True) -> Path | None:
+        """Use ``head`` as this checkpoint's probe; with ``save``, write it to ``probe.pt`` beside the checkpoint."""
+        head.meta = {**head.meta, **self.identity()}
+        self.probe, self.probe_note = head, ""
+        return head.save(self.probe_path()) if save else None
+
+
+def _match_probe(trained: Trained) -> tuple[LinearHead | None, str]:
+    path = trained.probe_path()
+    if not path.is_file():
+        return None, f"there is no {path}"
+    try:
+        head = LinearHead.load(path)
+    except CheckpointError as e:
+        return None, f"{PROBE_FILENAME} is unreadable ({e})"
+    meta = head.meta
+    if (
+        meta.get("checkpoint_file") != trained.checkpoint_path.name
+        or int(meta.get("global_step", -1)) != trained.global_step
+    ):
+        return None, (
+            f"{path} was fitted on {meta.get('checkpoint_file')} at step {meta.get('global_step')}, "
+            f"not on {trained.checkpoint_path.name} at step {trained.global_step}"
+        )
+    if head.class_names != trained.class_names or head.dim != trained.embed_dim:
+        return None, f"{path} does not match this checkpoint's classes or embedding size"
+    return head, ""
+
+
+def load_trained(ref: str | Path, device: str | torch.device = "auto", which: str = "best") -> Trained:
+    """Load a checkpoint (file, run folder or run id) for inference, model and frontend in eval mode.
+
+    ``which`` chooses the checkpoint inside a run folder (``best``, ``last`` or e.g. ``epoch_003``).
+    Raises CheckpointError for a missing, truncated or foreign file.
+    """
+    from core.train.build import build_from_config
+
+    path = resolve_checkpoint(ref, which)
+    state = read_checkpoint(path)
+    dev = resolve_device(device)
+    config = state["config"]
+    class_names = [str(c) for c in state["class_names"]]
+    model, frontend = build_from_config(config, len(class_names))
+    try:
+        model.load_state_dict(state["model"])
+        frontend.load_state_dict(state["frontend"])
+    except RuntimeError as e:
+        raise CheckpointError(f"{path}: weights do not fit the model its config describes ({e})") from None
+    model.to(dev).eval()
+    frontend.to(dev).eval()
+    trained = Trained(
+        model=model,
+        frontend=frontend,
+        class_names=class_names,
+        config=config,
+        device=dev,
+        checkpoint_path=path,
+        epoch=int(state.get("epoch") or 0),
+        global_step=int(state.get("global_step") or 0),
+        feature_config=state.get("feature_config"),
+        data=data_settings(config),
+        run_id=str(state.get("run_id") or path.parent.name),
+    )
+    trained.probe, trained.probe_note = _match_probe(trained)
+    return trained

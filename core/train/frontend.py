@@ -1,0 +1,65 @@
+"""The frontend: waveform batch [B, T] (16 kHz) -> the encoder's input.
+
+For 2D encoders: ``ClarFeatures`` (three 128-bin spectrogram channels) followed by a ``FeatureNormalizer`` fitted
+on clean training clips. For 1D encoders: the waveform with a channel axis, [B, 1, T]. The frontend has no
+trainable parameters; its buffers (normaliser statistics) are saved in checkpoints under ``frontend``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from core.train.config import TrainConfig
+
+
+class FeatureFrontend(nn.Module):
+    """[B, T] waveforms -> normalised [B, 3, 128, T'] features."""
+
+    input_kind = "features"
+
+    def __init__(self, preset: str = "paper", overrides: dict[str, Any] | None = None, normalize: str = "channel"):
+        super().__init__()
+        from core.features import ClarFeatures, FeatureNormalizer, feature_config
+
+        self.feature_config = feature_config(preset, **(overrides or {}))
+        self.features = ClarFeatures(self.feature_config)
+        self.normalizer = FeatureNormalizer(mode=normalize)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.normalizer(self.features(x))
+
+    @torch.no_grad()
+    def fit(self, waveform_batches: Iterable[Tensor]) -> FeatureFrontend:
+        """Fit the normaliser on the features of clean waveform batches ([B, T] each)."""
+        self.normalizer.fit(self.features(x) for x in waveform_batches)
+        return self
+
+    def feature_config_dict(self) -> dict[str, Any]:
+        return self.feature_config.to_dict()
+
+
+class WaveformFrontend(nn.Module):
+    """[B, T] waveforms -> [B, 1, T] for 1D encoders (nothing to fit)."""
+
+    input_kind = "waveform"
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.unsqueeze(1)
+
+    def fit(self, waveform_batches: Iterable[Tensor]) -> WaveformFrontend:
+        return self
+
+    def feature_config_dict(self) -> None:
+        return None
+
+
+def build_frontend(config: TrainConfig | dict[str, Any]) -> FeatureFrontend | WaveformFrontend:
+    """The frontend for ``config`` (a TrainConfig or its dict): features for 2D encoders, [B, 1, T] for 1D."""
+    cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
+    if cfg.input_kind == "waveform":
+        return WaveformFrontend()
+    return FeatureFrontend(cfg.features.preset, cfg.features.overrides, cfg.features.normalize)

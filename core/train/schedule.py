@@ -1,0 +1,59 @@
+"""Learning-rate schedule: linear warm-up, then cosine decay (or flat), stepped once per iteration."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch.optim.lr_scheduler import LambdaLR
+
+from core.errors import ConfigError
+
+
+def lr_at(step: int, total_steps: int, warmup_steps: int, base_lr: float, min_lr: float = 0.0, name: str = "cosine"):
+    """The learning rate for optimiser step ``step`` (0-based; the rate used by the ``step``-th update).
+
+    Warm-up: ``base_lr * (step + 1) / warmup_steps`` for ``step < warmup_steps``. Then cosine:
+    ``min_lr + (base_lr - min_lr) * (1 + cos(pi * t)) / 2`` with ``t = (step - warmup) / (total - warmup)``
+    clamped to [0, 1]; ``constant`` stays at ``base_lr``.
+    """
+    if total_steps < 1:
+        raise ConfigError(f"schedule: total_steps={total_steps} must be at least 1")
+    if step < warmup_steps:
+        return base_lr * (step + 1) / warmup_steps
+    if name == "constant":
+        return base_lr
+    span = max(1, total_steps - warmup_steps)
+    t = min(1.0, max(0.0, (step - warmup_steps) / span))
+    return min_lr + (base_lr - min_lr) * 0.5 * (1.0 + math.cos(math.pi * t))
+
+
+def build_scheduler(
+    optimizer: torch.optim.Optimizer,
+    epochs: int,
+    steps_per_epoch: int,
+    warmup_epochs: float = 0.0,
+    min_lr: float = 0.0,
+    name: str = "cosine",
+) -> LambdaLR:
+    """A per-iteration ``LambdaLR`` following :func:`lr_at` for every parameter group.
+
+    Each group's peak rate is its ``lr`` when the scheduler is built. ``min_lr`` is the floor of the group with the
+    highest peak; every group ends at the same fraction of its own peak. Call
+    ``scheduler.step()`` after every ``optimizer.step()``. The state dict is plain numbers (safe to load with
+    ``weights_only=True``).
+    """
+    if steps_per_epoch < 1:
+        raise ConfigError(f"schedule: steps_per_epoch={steps_per_epoch} must be at least 1 (too few clips?)")
+    total = int(epochs * steps_per_epoch)
+    warmup = min(total, round(warmup_epochs * steps_per_epoch))
+    top = max(float(g["lr"]) for g in optimizer.param_groups)
+    floor = min_lr / top if top > 0 else 0.0
+    lambdas = []
+    for _ in optimizer.param_groups:
+
+        def factor(step: int, floor: float = floor) -> float:
+            return lr_at(step, total, warmup, 1.0, floor, name)
+
+        lambdas.append(factor)
+    return LambdaLR(optimizer, lambdas)
