@@ -18,7 +18,7 @@ from torch import Tensor
 
 from core import SAMPLE_RATE
 from core.augment.base import Augmentation, Params, check_batch, randint
-from core.augment.kernels.phase_vocoder import time_stretch
+from core.augment.kernels.phase_vocoder import chunk_size, time_stretch
 from core.augment.kernels.resample import rational_approx, resample_poly
 from core.errors import ConfigError
 
@@ -36,11 +36,14 @@ def pitch_shift(
     hop: int | None = None,
     max_cents: float = 1.0,
     phase_lock: bool = True,
+    chunk: int | None = None,
 ) -> Tensor:
     """Shift row ``b`` of ``x`` [B, T] by ``semitones[b]`` (integers) semitones; returns a new [B, T] tensor.
 
-    Rows with a zero step are copied unchanged. No loop over examples: one phase-vocoder pass for all rows,
-    then one resampling conv1d per distinct step.
+    Rows with a zero step are copied unchanged. No loop over examples: rows are sorted by step, then one
+    phase-vocoder pass per chunk of rows and one resampling conv1d per distinct step within it. Off the CPU the
+    chunk is the whole batch (one vocoder pass, at most one conv1d per step); on the CPU chunks of about
+    ``CHUNK_ELEMENTS`` STFT bins keep the working set in cache (``chunk`` overrides: examples per pass).
     """
     n, length = x.shape
     steps = torch.as_tensor(semitones).reshape(-1).to(torch.int64).cpu()
@@ -50,21 +53,33 @@ def pitch_shift(
     rows = torch.nonzero(steps != 0).flatten()
     if rows.numel() == 0 or length == 0:
         return y
+    hop = n_fft // 4 if hop is None else int(hop)
+    # sort by step, so that a chunk holds few distinct steps and similar stretched lengths
+    rows = rows[torch.argsort(steps[rows], stable=True)]
     sub_steps = steps[rows]
-    uniq = torch.unique(sub_steps).tolist()
-    frac = {s: step_fraction(int(s), float(max_cents)) for s in uniq}
-    # stretch rate Q/P: the stretched signal lasts T*P/Q samples
-    rates = torch.tensor([frac[int(s)][1] / frac[int(s)][0] for s in sub_steps.tolist()], dtype=torch.float64)
-    lens = {s: math.ceil(length * frac[s][0] / frac[s][1]) for s in uniq}
-    rows_dev = rows.to(x.device)
-    stretched = time_stretch(
-        x.index_select(0, rows_dev), rates, max(lens.values()), n_fft=n_fft, hop=hop, phase_lock=phase_lock
-    )
-    for s in uniq:
-        p, q = frac[s]
-        sel = torch.nonzero(sub_steps == s).flatten().to(x.device)
-        part = resample_poly(stretched.index_select(0, sel)[:, : lens[s]], q, p, out_len=length)
-        y[rows_dev.index_select(0, sel)] = part
+    frac = {s: step_fraction(int(s), float(max_cents)) for s in torch.unique(sub_steps).tolist()}
+    lens = {s: math.ceil(length * p / q) for s, (p, q) in frac.items()}  # stretched length T*P/Q
+    longest = max(lens.values())
+    step = chunk_size(x.device, (longest // hop + length // hop + 2) * (n_fft // 2 + 1) // 2, rows.numel(), chunk)
+    for i in range(0, rows.numel(), step):
+        part_rows, part_steps = rows[i : i + step], sub_steps[i : i + step].tolist()
+        # the stretch rate Q/P makes each example last T*P/Q samples (pitch kept)
+        rates = torch.tensor([frac[s][1] / frac[s][0] for s in part_steps], dtype=torch.float64)
+        stretched = time_stretch(
+            x.index_select(0, part_rows.to(x.device)),
+            rates,
+            max(lens[s] for s in part_steps),
+            n_fft=n_fft,
+            hop=hop,
+            phase_lock=phase_lock,
+            chunk=len(part_steps),
+        )
+        # resampling by Q/P back to T samples scales the pitch by exactly P/Q: one conv1d per distinct step
+        for s in sorted(set(part_steps)):
+            p, q = frac[s]
+            sel = torch.tensor([j for j, t in enumerate(part_steps) if t == s], device=x.device)
+            out = resample_poly(stretched.index_select(0, sel)[:, : lens[s]], q, p, out_len=length)
+            y[part_rows.to(x.device).index_select(0, sel)] = out
     return y
 
 

@@ -10,6 +10,8 @@ import pytest
 import scipy.signal
 import torch
 
+from core.augment.kernels.phase_vocoder import istft as pv_istft
+from core.augment.kernels.phase_vocoder import stft as pv_stft
 from core.augment.kernels.phase_vocoder import time_stretch
 from core.augment.kernels.resample import (
     polyphase_kernel,
@@ -147,3 +149,26 @@ def test_phase_vocoder_rejects_bad_settings() -> None:
         time_stretch(x, torch.tensor([1.0]), 100, n_fft=500)
     with pytest.raises(ConfigError, match="rate"):
         time_stretch(x, torch.tensor([0.0]), 100)
+
+
+@pytest.mark.parametrize("hop", [128, 100])
+def test_frame_major_stft_and_istft_match_torch(hop: int) -> None:
+    x = torch.randn(3, 5000)
+    window = torch.hann_window(512)
+    ref = torch.stft(x, 512, hop, window=window, center=True, pad_mode="constant", return_complex=True)
+    spec = pv_stft(x, 512, hop)
+    torch.testing.assert_close(spec, ref.transpose(1, 2), atol=1e-4, rtol=0)
+    back = pv_istft(spec, 512, hop, 5000)
+    torch.testing.assert_close(
+        back, torch.istft(ref, 512, hop, window=window, center=True, length=5000), atol=1e-5, rtol=0
+    )
+    torch.testing.assert_close(back, x, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("phase_lock", [False, True])
+def test_cpu_chunking_does_not_change_the_result(phase_lock: bool) -> None:
+    x = torch.randn(5, 3000)
+    rates = torch.tensor([0.5, 0.7, 1.0, 1.2, 1.5], dtype=torch.float64)
+    whole = time_stretch(x, rates, 3000, phase_lock=phase_lock, chunk=5)
+    for chunk in (1, 2):
+        torch.testing.assert_close(time_stretch(x, rates, 3000, phase_lock=phase_lock, chunk=chunk), whole)

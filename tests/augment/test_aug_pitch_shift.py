@@ -130,3 +130,11 @@ def test_cuda_matches_cpu() -> None:
     cpu = aug.apply(x, params)
     gpu = aug.apply(x.cuda(), params).cpu()
     torch.testing.assert_close(gpu, cpu, atol=2e-4, rtol=0)
+
+
+def test_chunking_does_not_change_the_result() -> None:
+    x = torch.randn(6, 3000)
+    steps = torch.tensor([3, -15, 0, 15, 3, -4])
+    whole = pitch_shift(x, steps, chunk=6)
+    for chunk in (1, 4):
+        torch.testing.assert_close(pitch_shift(x, steps, chunk=chunk), whole)

@@ -35,9 +35,51 @@ def _check(n_fft: int, hop: int) -> None:
 
 
 def stft(x: Tensor, n_fft: int, hop: int) -> Tensor:
-    """Complex STFT [B, n_fft//2+1, frames] of ``x`` [B, T], Hann window, centred frames, zero padding."""
+    """Frame-major complex STFT [B, frames, n_fft//2+1] of ``x`` [B, T]: Hann window, centred frames, zero padding.
+
+    Frame ``i`` is centred on sample ``i * hop``; there are ``T // hop + 1`` frames (as ``torch.stft`` with
+    ``center=True``, transposed).
+    """
     window = hann_window(n_fft, x.device, x.dtype)
-    return torch.stft(x, n_fft, hop_length=hop, window=window, center=True, pad_mode="constant", return_complex=True)
+    frames = F.pad(x, (n_fft // 2, n_fft // 2)).unfold(-1, n_fft, hop)  # [B, M, n_fft] (a view)
+    return torch.fft.rfft(frames * window, dim=-1)
+
+
+@lru_cache(maxsize=64)
+def _ola_envelope(n_fft: int, hop: int, n_frames: int, device: torch.device, dtype: torch.dtype) -> Tensor:
+    """Sum of the squared, shifted synthesis windows of ``n_frames`` frames (the overlap-add normaliser)."""
+    w2 = hann_window(n_fft, device, dtype) ** 2
+    return _overlap_add(w2.expand(1, n_frames, n_fft), hop)[0]
+
+
+def _overlap_add(frames: Tensor, hop: int) -> Tensor:
+    """Overlap-add frames [B, K, n] with hop ``hop`` into [B, (K - 1) * hop + n]."""
+    n_batch, k, n = frames.shape
+    if n % hop == 0:  # R shifted adds of [B, K, hop] blocks
+        r = n // hop
+        out = frames.new_zeros(n_batch, k + r - 1, hop)
+        blocks = frames.reshape(n_batch, k, r, hop)
+        for i in range(r):
+            out[:, i : i + k] += blocks[:, :, i]
+        return out.reshape(n_batch, -1)
+    length = (k - 1) * hop + n
+    return F.fold(frames.transpose(1, 2), (1, length), (1, n), stride=(1, hop)).reshape(n_batch, length)
+
+
+def istft(spec: Tensor, n_fft: int, hop: int, length: int) -> Tensor:
+    """Inverse of :func:`stft` for frame-major ``spec`` [B, K, F]: windowed overlap-add, ``length`` samples.
+
+    Equal to ``torch.istft(spec.transpose(1, 2), ..., center=True, length=length)``; samples beyond the frames
+    are zero.
+    """
+    k = spec.shape[1]
+    window = hann_window(n_fft, spec.device, spec.real.dtype)
+    y = _overlap_add(torch.fft.irfft(spec, n=n_fft, dim=-1) * window, hop)
+    env = _ola_envelope(n_fft, hop, k, spec.device, spec.real.dtype)
+    pad = n_fft // 2
+    y, env = y[:, pad : pad + length], env[pad : pad + length]
+    y = y / torch.where(env > 1e-10, env, torch.ones_like(env))
+    return F.pad(y, (0, length - y.shape[1])) if y.shape[1] < length else y
 
 
 def _nearest_peak(mag: Tensor) -> Tensor:
@@ -53,10 +95,8 @@ def _nearest_peak(mag: Tensor) -> Tensor:
     return torch.where((bins - below) <= (above - bins), below, above).clamp(0, nbins - 1)
 
 
-def time_stretch_frames(
-    spec: Tensor, rates: Tensor, n_frames: int, hop: int, n_fft: int, phase_lock: bool = False
-) -> Tensor:
-    """Phase-vocoded STFT [B, F, n_frames] from ``spec`` [B, F, M] with output frame k at input frame k*rate_b.
+def time_stretch_frames(spec: Tensor, rates: Tensor, n_frames: int, phase_lock: bool = False) -> Tensor:
+    """Phase-vocoded frame-major STFT [B, n_frames, F] from ``spec`` [B, M, F]; output frame k reads frame k*rate_b.
 
     The magnitude is interpolated linearly between analysis frames ``i = floor(k*r)`` and ``i + 1`` (a silent
     frame follows the last one; positions past it are silent). The phase of output frame k is that of frame 0
@@ -66,13 +106,11 @@ def time_stretch_frames(
     it is carried as a unit phasor and accumulated with one ``cumprod`` over frames (no trigonometry).
     Frames are laid out frame-major ([B, M, F]) so that each output frame is read with one row copy
     (``index_select``). With ``phase_lock``, identity phase locking (Laroche & Dolson 1999) then sets each bin to
-    its nearest peak's phase plus its own analysis phase offset from that peak. ``hop`` and ``n_fft`` are
-    accepted for the record; the result does not depend on them.
+    its nearest peak's phase plus its own analysis phase offset from that peak.
     """
-    n, nbins, m = spec.shape
+    n, m, nbins = spec.shape
     rates = rates.to(device=spec.device, dtype=torch.float64)
-    x = spec.transpose(1, 2).contiguous()  # [B, M, F]
-    ri = torch.view_as_real(x)
+    ri = torch.view_as_real(spec)
     re, im = ri[..., 0], ri[..., 1]
     power = torch.addcmul(re * re, im, im)
     silent = power == 0
@@ -110,7 +148,21 @@ def time_stretch_frames(
         rot_o = rot.view(n * (m + 1), nbins).index_select(0, rows).view(n, n_frames, nbins)
         out = torch.gather(out, 2, idx) * rot_o
     out *= out_mag
-    return out.transpose(1, 2)
+    return out
+
+
+CHUNK_ELEMENTS = 1 << 18
+"""On the CPU, examples are processed in chunks of about this many STFT bins (2 MB of complex64), which keeps
+the vocoder's working set in cache; on other devices the whole batch is one pass."""
+
+
+def chunk_size(device: torch.device, bins_per_example: int, n: int, chunk: int | None = None) -> int:
+    """Examples per pass: ``chunk`` if given, else all of them off the CPU, else ~CHUNK_ELEMENTS bins' worth."""
+    if chunk is not None:
+        return max(1, int(chunk))
+    if device.type != "cpu":
+        return max(1, n)
+    return max(1, CHUNK_ELEMENTS // max(1, bins_per_example))
 
 
 def time_stretch(
@@ -121,12 +173,13 @@ def time_stretch(
     hop: int | None = None,
     phase_lock: bool = False,
     exact_length: bool = True,
+    chunk: int | None = None,
 ) -> Tensor:
     """Time-scale each row of ``x`` [B, T] by ``rates[b]`` (output duration ``T / rate`` samples), pitch kept.
 
     Returns [B, out_len]: the stretched signals, cropped to ``out_len`` samples or zero-padded after their own
     end ``round(T / rate)`` (when ``exact_length``, samples past that end are set to zero). Only as many output
-    frames as ``out_len`` needs are synthesised.
+    frames as ``out_len`` needs are synthesised. ``chunk``: examples per pass (default: see :func:`chunk_size`).
     """
     hop = n_fft // 4 if hop is None else int(hop)
     _check(n_fft, hop)
@@ -136,11 +189,16 @@ def time_stretch(
     rates = torch.as_tensor(rates, dtype=torch.float64).reshape(-1)
     if rates.numel() != n or not bool(torch.all(rates > 0)):
         raise ConfigError(f"time_stretch: need one positive rate per example ({n}), got {rates.tolist()}")
-    spec = stft(x, n_fft, hop)
-    n_frames = out_len // hop + 1
-    y_spec = time_stretch_frames(spec, rates, n_frames, hop, n_fft, phase_lock=phase_lock)
-    window = hann_window(n_fft, x.device, x.dtype)
-    y = torch.istft(y_spec, n_fft, hop_length=hop, window=window, center=True, length=out_len)
+    # frames centred up to out_len + n_fft/2: every output sample gets all the frames that overlap it, so the
+    # result does not depend on out_len (or on which rows share a pass)
+    n_frames = -(-(out_len + n_fft // 2) // hop) + 1
+    step = chunk_size(x.device, (n_frames + length // hop + 1) * (n_fft // 2 + 1) // 2, n, chunk)
+    parts = []
+    for i in range(0, n, step):
+        spec = stft(x[i : i + step], n_fft, hop)
+        y_spec = time_stretch_frames(spec, rates[i : i + step], n_frames, phase_lock=phase_lock)
+        parts.append(istft(y_spec, n_fft, hop, out_len))
+    y = parts[0] if len(parts) == 1 else torch.cat(parts)
     if exact_length:
         ends = torch.round(length / rates).to(x.device)
         keep = torch.arange(out_len, device=x.device)[None, :] < ends[:, None]
