@@ -83,16 +83,26 @@ def istft(spec: Tensor, n_fft: int, hop: int, length: int) -> Tensor:
 
 
 def _nearest_peak(mag: Tensor) -> Tensor:
-    """For every bin of ``mag`` [..., F], the index of the nearest (in bins) local maximum over frequency."""
+    """For every bin of ``mag`` [..., F], the index (int64) of the nearest local maximum over frequency.
+
+    Ties go to the peak below. Computed with int16 running maxima (F < 32768) to keep memory traffic low.
+    """
     nbins = mag.shape[-1]
-    left = F.pad(mag[..., :-1], (1, 0), value=-1.0)
-    right = F.pad(mag[..., 1:], (0, 1), value=-1.0)
-    peak = (mag >= left) & (mag > right)
-    bins = torch.arange(nbins, device=mag.device).expand_as(mag)
-    big = nbins * 4
-    below = torch.where(peak, bins, torch.full_like(bins, -big)).cummax(dim=-1).values
-    above = torch.where(peak, bins, torch.full_like(bins, big)).flip(-1).cummin(dim=-1).values.flip(-1)
-    return torch.where((bins - below) <= (above - bins), below, above).clamp(0, nbins - 1)
+    if nbins < 2:
+        return torch.zeros(mag.shape, dtype=torch.int64, device=mag.device)
+    peak = torch.empty(mag.shape, dtype=torch.bool, device=mag.device)
+    mid = mag[..., 1:-1]
+    peak[..., 1:-1] = (mid >= mag[..., :-2]) & (mid > mag[..., 2:])
+    peak[..., 0] = mag[..., 0] > mag[..., 1]
+    peak[..., -1] = mag[..., -1] >= mag[..., -2]
+    ones = torch.arange(1, nbins + 1, dtype=torch.int16, device=mag.device)
+    below = (peak * ones).cummax(-1).values  # 1 + index of the nearest peak at or below; 0: none
+    above = (peak.flip(-1) * ones).cummax(-1).values.flip(-1)  # nbins - index of the nearest peak at or above
+    far = 4 * nbins
+    below = torch.where(below > 0, below - 1, -far)
+    above = torch.where(above > 0, nbins - above, far)
+    bins = ones - 1
+    return torch.where(bins - below <= above - bins, below, above).clamp_(0, nbins - 1).long()
 
 
 def time_stretch_frames(spec: Tensor, rates: Tensor, n_frames: int, phase_lock: bool = False) -> Tensor:
@@ -110,43 +120,37 @@ def time_stretch_frames(spec: Tensor, rates: Tensor, n_frames: int, phase_lock: 
     """
     n, m, nbins = spec.shape
     rates = rates.to(device=spec.device, dtype=torch.float64)
-    ri = torch.view_as_real(spec)
-    re, im = ri[..., 0], ri[..., 1]
-    power = torch.addcmul(re * re, im, im)
-    silent = power == 0
-    inv = torch.rsqrt(torch.where(silent, torch.ones_like(power), power))
-    # unit phasor of every analysis frame (1 where the bin is silent)
-    unit = torch.complex(torch.where(silent, torch.ones_like(re), re * inv), im * inv)
-    # per analysis frame i in [0, M] (frame M is silent): |X_i| and |X_i+1|; the advance from i to i+1
-    mags = power.new_zeros(n, m + 1, 2, nbins)
-    mags[:, :m, 0] = power.sqrt_()
-    mags[:, : m - 1, 1] = mags[:, 1:m, 0]
-    adv = torch.ones(n, m + 1, nbins, dtype=spec.dtype, device=spec.device)
+    mag = spec.abs()
+    unit = torch.sgn(spec + 1e-30)  # unit phasor of every analysis bin; 1 where the bin is silent
+    # per analysis frame i in [0, M] (frame M is silent): |X_i| and |X_i+1|
+    mags = mag.new_zeros(n, m + 1, 2, nbins)
+    mags[:, :m, 0] = mag
+    mags[:, : m - 1, 1] = mag[:, 1:]
+    # advance phasors: [0, M-1) from frame i to i+1; M-1 and M: none; M+1: the phase of frame 0
+    adv = spec.new_empty(n, m + 2, nbins)
     adv[:, : m - 1] = unit[:, 1:] * unit[:, :-1].conj()
+    adv[:, m - 1 : m + 1] = 1.0
+    adv[:, m + 1] = unit[:, 0]
     pos = torch.arange(n_frames, device=spec.device, dtype=torch.float64)[None, :] * rates[:, None]  # [B, K]
     i0 = torch.clamp(torch.floor(pos), max=m).long()
-    alpha = (pos - i0.to(torch.float64)).clamp(0.0, 1.0).to(power.dtype)[:, :, None]
-    rows = (torch.arange(n, device=spec.device)[:, None] * (m + 1) + i0).reshape(-1)
+    alpha = (pos - i0.to(torch.float64)).clamp(0.0, 1.0).to(mag.dtype)[:, :, None]
+    base = torch.arange(n, device=spec.device)[:, None]
+    rows = (base * (m + 1) + i0).reshape(-1)
     g = mags.view(n * (m + 1), 2, nbins).index_select(0, rows).view(n, n_frames, 2, nbins)
     out_mag = torch.lerp(g[:, :, 0], g[:, :, 1], alpha)  # [B, K, F]
-    inc = adv.view(n * (m + 1), nbins).index_select(0, rows).view(n, n_frames, nbins)
-    first = unit[:, 0]
-    inc[:, 0] *= first  # fold in the phase of frame 0
-    run = torch.cumprod(inc, dim=1)  # run[k] = phasor of output frame k+1
-    out = torch.empty(n, n_frames, nbins, dtype=spec.dtype, device=spec.device)
-    out[:, 0] = first
-    out[:, 1:] = run[:, :-1]
+    # output frame k's phasor: frame 0's phase times the advances read at output frames 0 .. k-1
+    prev = torch.cat([torch.full_like(i0[:, :1], m + 1), i0[:, :-1]], dim=1)
+    inc = adv.view(n * (m + 2), nbins).index_select(0, (base * (m + 2) + prev).reshape(-1))
+    out = torch.cumprod(inc.view(n, n_frames, nbins), dim=1)
     if phase_lock:
         # identity phase locking: a bin takes its nearest peak's vocoder phasor, rotated by the bin's analysis
         # phase offset from that peak in frame i0 (both tables computed on the analysis frames)
-        peak = _nearest_peak(mags[:, :m, 0])  # [B, M, F]
-        peak_ext = torch.cat([peak, torch.arange(nbins, device=spec.device).expand(n, 1, nbins)], dim=1)
-        ref = torch.gather(unit, 2, peak)
-        rot = torch.ones(n, m + 1, nbins, dtype=spec.dtype, device=spec.device)
-        rot[:, :m] = unit * ref.conj()
-        idx = peak_ext.reshape(n * (m + 1), nbins).index_select(0, rows).view(n, n_frames, nbins)
-        rot_o = rot.view(n * (m + 1), nbins).index_select(0, rows).view(n, n_frames, nbins)
-        out = torch.gather(out, 2, idx) * rot_o
+        peak = _nearest_peak(mag)  # [B, M, F]
+        rot = unit * torch.gather(unit, 2, peak).conj()
+        lock_rows = (base * m + i0.clamp(max=m - 1)).reshape(-1)
+        idx = peak.view(n * m, nbins).index_select(0, lock_rows).view(n, n_frames, nbins)
+        rot_o = rot.view(n * m, nbins).index_select(0, lock_rows).view(n, n_frames, nbins)
+        out = torch.gather(out, 2, idx).mul_(rot_o)
     out *= out_mag
     return out
 
