@@ -1,11 +1,15 @@
-"""Pitch shift by whole semitones, duration kept: a batched phase-vocoder stretch, then polyphase resampling.
+"""Pitch shift by whole semitones, duration kept: a batched phase-vocoder stretch plus polyphase resampling.
 
 A shift of ``n`` semitones scales every frequency by ``2**(n/12)``. That ratio is irrational, so it is replaced
 by the simplest fraction ``P/Q`` within ``max_cents`` (default: under 1 cent) of it
-(:func:`core.augment.kernels.resample.rational_approx`). Each example is first time-stretched by the rate
-``Q/P`` (to ``T*P/Q`` samples, pitch kept) in one phase-vocoder pass over the whole batch, then resampled by
-``Q/P`` back to ``T`` samples, which scales its pitch by exactly ``P/Q``. The resampler runs once per distinct
-step (at most 31 groups for the default range), each a single conv1d over all examples sharing that step.
+(:func:`core.augment.kernels.resample.rational_approx`). Every example is time-stretched by the rate ``Q/P``
+(pitch kept) and resampled by ``Q/P`` (which scales its pitch by exactly ``P/Q`` and restores ``T`` samples).
+The order is chosen so that the vocoder never synthesises more than ``T`` samples: a shift down is stretched
+first (``T`` -> ``T*P/Q`` samples) and then resampled up to ``T``; a shift up is resampled first
+(``T`` -> ``T*Q/P`` samples, dropping only what would be shifted past Nyquist anyway) and then stretched to
+``T``. Resampling is one conv1d per distinct step (at most 31 for the default range) over all examples that
+share it; the vocoder is one pass over the batch (on the CPU, one pass per cache-sized chunk of examples sorted
+by step).
 """
 
 from __future__ import annotations
@@ -54,32 +58,50 @@ def pitch_shift(
     if rows.numel() == 0 or length == 0:
         return y
     hop = n_fft // 4 if hop is None else int(hop)
-    # sort by step, so that a chunk holds few distinct steps and similar stretched lengths
+    # sort by step, so that a chunk holds few distinct steps and similar lengths
     rows = rows[torch.argsort(steps[rows], stable=True)]
     sub_steps = steps[rows]
     frac = {s: step_fraction(int(s), float(max_cents)) for s in torch.unique(sub_steps).tolist()}
-    lens = {s: math.ceil(length * p / q) for s, (p, q) in frac.items()}  # stretched length T*P/Q
-    longest = max(lens.values())
-    step = chunk_size(x.device, (longest // hop + length // hop + 2) * (n_fft // 2 + 1) // 2, rows.numel(), chunk)
+    # the vocoder never writes more than T samples: a shift down is stretched first (to T*P/Q < T samples)
+    # then resampled up to T; a shift up is resampled first (down to T*Q/P < T samples) then stretched to T
+    lens = {s: math.ceil(length * min(p / q, q / p)) for s, (p, q) in frac.items()}
+    # up-shifted rows are zero-padded to one common length, so that a row's result does not depend on its chunk
+    up_len = max([lens[s] for s in lens if s > 0], default=0)
+    step = chunk_size(x.device, (2 * length // hop + 2) * (n_fft // 2 + 1) // 2, rows.numel(), chunk)
     for i in range(0, rows.numel(), step):
         part_rows, part_steps = rows[i : i + step], sub_steps[i : i + step].tolist()
-        # the stretch rate Q/P makes each example last T*P/Q samples (pitch kept)
+        dev_rows = part_rows.to(x.device)
+        groups = {s: torch.tensor([j for j, t in enumerate(part_steps) if t == s], device=x.device) for s in part_steps}
+        # stretch rate Q/P for every row: T*P/Q samples out of T (down), T out of T*Q/P (up); pitch kept
         rates = torch.tensor([frac[s][1] / frac[s][0] for s in part_steps], dtype=torch.float64)
-        stretched = time_stretch(
-            x.index_select(0, part_rows.to(x.device)),
-            rates,
-            max(lens[s] for s in part_steps),
-            n_fft=n_fft,
-            hop=hop,
-            phase_lock=phase_lock,
-            chunk=len(part_steps),
-        )
-        # resampling by Q/P back to T samples scales the pitch by exactly P/Q: one conv1d per distinct step
-        for s in sorted(set(part_steps)):
-            p, q = frac[s]
-            sel = torch.tensor([j for j, t in enumerate(part_steps) if t == s], device=x.device)
-            out = resample_poly(stretched.index_select(0, sel)[:, : lens[s]], q, p, out_len=length)
-            y[part_rows.to(x.device).index_select(0, sel)] = out
+        down = [s for s in groups if s < 0]
+        up = [s for s in groups if s > 0]
+        xs = x.index_select(0, dev_rows)
+        if down:  # rows sorted: the down-shifted ones come first
+            n_down = sum(len(groups[s]) for s in down)
+            stretched = time_stretch(
+                xs[:n_down], rates[:n_down], max(lens[s] for s in down), n_fft=n_fft, hop=hop,
+                phase_lock=phase_lock, chunk=n_down,
+            )  # fmt: skip
+            for s in down:
+                p, q = frac[s]  # resampling by Q/P back to T samples scales the pitch by exactly P/Q
+                sel = groups[s]
+                out = resample_poly(stretched.index_select(0, sel)[:, : lens[s]], q, p, out_len=length)
+                y[dev_rows.index_select(0, sel)] = out
+        if up:
+            n_down = len(part_steps) - sum(len(groups[s]) for s in up)
+            shrunk = x.new_zeros(len(part_steps) - n_down, up_len)
+            in_lengths = torch.zeros(shrunk.shape[0], dtype=torch.float64)
+            for s in up:
+                p, q = frac[s]
+                sel = groups[s] - n_down
+                shrunk[sel, : lens[s]] = resample_poly(xs.index_select(0, groups[s]), q, p, out_len=lens[s])
+                in_lengths[sel.cpu()] = lens[s]
+            out = time_stretch(
+                shrunk, rates[n_down:], length, n_fft=n_fft, hop=hop, phase_lock=phase_lock,
+                chunk=shrunk.shape[0], in_lengths=in_lengths,
+            )  # fmt: skip
+            y[dev_rows[n_down:]] = out
     return y
 
 

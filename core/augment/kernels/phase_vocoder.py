@@ -178,12 +178,14 @@ def time_stretch(
     phase_lock: bool = False,
     exact_length: bool = True,
     chunk: int | None = None,
+    in_lengths: Tensor | None = None,
 ) -> Tensor:
     """Time-scale each row of ``x`` [B, T] by ``rates[b]`` (output duration ``T / rate`` samples), pitch kept.
 
     Returns [B, out_len]: the stretched signals, cropped to ``out_len`` samples or zero-padded after their own
     end ``round(T / rate)`` (when ``exact_length``, samples past that end are set to zero). Only as many output
     frames as ``out_len`` needs are synthesised. ``chunk``: examples per pass (default: see :func:`chunk_size`).
+    ``in_lengths``: each row's own length when rows are zero-padded to T (sets where each output ends).
     """
     hop = n_fft // 4 if hop is None else int(hop)
     _check(n_fft, hop)
@@ -204,7 +206,8 @@ def time_stretch(
         parts.append(istft(y_spec, n_fft, hop, out_len))
     y = parts[0] if len(parts) == 1 else torch.cat(parts)
     if exact_length:
-        ends = torch.round(length / rates).to(x.device)
+        own = torch.full_like(rates, float(length)) if in_lengths is None else in_lengths.to(torch.float64).cpu()
+        ends = torch.round(own / rates).to(x.device)
         keep = torch.arange(out_len, device=x.device)[None, :] < ends[:, None]
         y = torch.where(keep, y, torch.zeros_like(y))
     return y
