@@ -119,7 +119,7 @@ def time_stretch_frames(spec: Tensor, rates: Tensor, n_frames: int, phase_lock: 
     its nearest peak's phase plus its own analysis phase offset from that peak.
     """
     n, m, nbins = spec.shape
-    rates = rates.to(device=spec.device, dtype=torch.float64)
+    rates = rates.to(dtype=torch.float64)
     mag = spec.abs()
     unit = torch.sgn(spec + 1e-30)  # unit phasor of every analysis bin; 1 where the bin is silent
     # per analysis frame i in [0, M] (frame M is silent): |X_i| and |X_i+1|
@@ -131,9 +131,11 @@ def time_stretch_frames(spec: Tensor, rates: Tensor, n_frames: int, phase_lock: 
     adv[:, : m - 1] = unit[:, 1:] * unit[:, :-1].conj()
     adv[:, m - 1 : m + 1] = 1.0
     adv[:, m + 1] = unit[:, 0]
-    pos = torch.arange(n_frames, device=spec.device, dtype=torch.float64)[None, :] * rates[:, None]  # [B, K]
+    # read positions in float64 on the CPU (MPS has no float64), then moved to the data's device
+    pos = torch.arange(n_frames, dtype=torch.float64)[None, :] * rates.cpu()[:, None]  # [B, K]
     i0 = torch.clamp(torch.floor(pos), max=m).long()
-    alpha = (pos - i0.to(torch.float64)).clamp(0.0, 1.0).to(mag.dtype)[:, :, None]
+    alpha = (pos - i0.to(torch.float64)).clamp(0.0, 1.0).to(device=spec.device, dtype=mag.dtype)[:, :, None]
+    i0 = i0.to(spec.device)
     base = torch.arange(n, device=spec.device)[:, None]
     rows = (base * (m + 1) + i0).reshape(-1)
     g = mags.view(n * (m + 1), 2, nbins).index_select(0, rows).view(n, n_frames, 2, nbins)
@@ -207,7 +209,7 @@ def time_stretch(
     y = parts[0] if len(parts) == 1 else torch.cat(parts)
     if exact_length:
         own = torch.full_like(rates, float(length)) if in_lengths is None else in_lengths.to(torch.float64).cpu()
-        ends = torch.round(own / rates).to(x.device)
+        ends = torch.round(own / rates).long().to(x.device)
         keep = torch.arange(out_len, device=x.device)[None, :] < ends[:, None]
         y = torch.where(keep, y, torch.zeros_like(y))
     return y

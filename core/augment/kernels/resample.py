@@ -159,7 +159,8 @@ def resample_to_length(
     n, length = x.shape
     if n == 0 or out_len == 0:
         return x.new_zeros(n, out_len)
-    lengths = lengths.to(device=x.device, dtype=torch.float64).clamp(min=1.0)
+    fdt = torch.float32 if x.device.type == "mps" else torch.float64  # MPS has no float64
+    lengths = lengths.to(device=x.device, dtype=fdt).clamp(min=1.0)
     step = lengths / out_len  # input samples per output sample [B]
     cutoff = rolloff * torch.clamp(1.0 / step, max=1.0)  # [B]
     width = math.ceil(zeros / float(cutoff.min()))
@@ -172,7 +173,7 @@ def resample_to_length(
     cutoff_x = cutoff.to(x.dtype)
     out = []
     for k0 in range(0, out_len, chunk):
-        k = torch.arange(k0, min(out_len, k0 + chunk), device=x.device, dtype=torch.float64)
+        k = torch.arange(k0, min(out_len, k0 + chunk), device=x.device, dtype=fdt)
         t = k[None, :] * step[:, None]  # [B, C] input time
         base = torch.floor(t)
         idx = base.long()[:, :, None] + taps  # [B, C, K]
