@@ -1,0 +1,336 @@
+"""Augmentation speed and quality: ours (batched torch) against the authors' style and audiomentations 0.43.
+
+Run: ``.venv/bin/python bench/augment.py`` (writes the ``augment`` section of docs/benchmarks.md) or
+``--quick`` (small sizes, prints only). Needs CLAR_DATA_DIR (or ./data) with fsdd, esc10 and nsynth.
+
+Speed: the full CLAR chain (fade, time mask, time stretch, pitch shift, time shift, noise; p = 0.5 each, as in
+the authors' final code) and each augmentation alone (p = 1), on 256 one-second FSDD clips and 64 five-second
+ESC-10 clips, in clips per second, for
+
+* ours: ``core.augment`` on the whole batch (CPU; and CUDA when present);
+* the authors' style: librosa + numpy, clip by clip (librosa.effects.pitch_shift / time_stretch, numpy fades,
+  white noise at an SNR, a Gaussian-noise mask, np.roll);
+* audiomentations 0.43 (clip by clip, its own loop) with its nearest equivalents: PitchShift, TimeStretch
+  (leave_length_unchanged), TimeMask, Shift (rollover), AddColorNoise, and GainTransition for the fade (it has
+  no fade in/out), timed with its default backend ``signalsmith_stretch`` and with ``librosa_phase_vocoder``.
+
+Quality: pitch error of pitch shift in cents (YIN f0 of NSynth notes at MIDI 60, steps +-3, +-7, +-12), and for
+time stretch the error of the click spacing (a 125 ms click train; should scale by 1/rate) and the pitch drift
+of a 440 Hz sine (should be 0 cents), for ours and each reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._report import machine_info, markdown_table, time_call, write_section
+from core import SAMPLE_RATE as SR
+from core.augment import build_augmentation, build_pipeline
+from core.augment.measure import cents, estimate_f0, peak_frequency, pulse_period
+from core.errors import DatasetError
+
+SINGLES = ("pitch_shift", "time_stretch", "fade", "noise", "time_mask", "time_shift")
+CHAIN = ("fade", "time_mask", "time_stretch", "pitch_shift", "time_shift", "noise")
+BACKENDS = ("signalsmith_stretch", "librosa_phase_vocoder")
+
+
+# -- data ------------------------------------------------------------------------------------------------------
+def data_root() -> Path:
+    root = Path(os.environ.get("CLAR_DATA_DIR", "data"))
+    if not (root / "fsdd").is_dir():
+        raise DatasetError(f"bench/augment.py: {root} has no fsdd folder; set CLAR_DATA_DIR to the shared data")
+    return root
+
+
+def load_clips(name: str, n: int, seconds: float) -> np.ndarray:
+    """The first ``n`` clips of dataset ``name``, cropped or zero-padded to ``seconds`` (float32 [n, T])."""
+    folder = data_root() / name
+    meta = pd.read_csv(folder / "metadata.csv")
+    length = round(seconds * SR)
+    out = np.zeros((n, length), dtype=np.float32)
+    for i, rel in enumerate(meta["path"].iloc[:n]):
+        y, sr = sf.read(folder / rel, dtype="float32")
+        if sr != SR:
+            raise DatasetError(f"{folder / rel}: sample rate {sr}, expected {SR}")
+        out[i, : min(length, y.size)] = y[:length]
+    return out
+
+
+# -- the authors' style: librosa + numpy, clip by clip ---------------------------------------------------------
+def authors_ops(rng: np.random.Generator) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+    import librosa
+
+    def pitch_shift(y: np.ndarray) -> np.ndarray:
+        return librosa.effects.pitch_shift(y, sr=SR, n_steps=int(rng.integers(-15, 16)))
+
+    def time_stretch(y: np.ndarray) -> np.ndarray:
+        return librosa.util.fix_length(librosa.effects.time_stretch(y, rate=rng.uniform(0.5, 1.5)), size=y.size)
+
+    def fade(y: np.ndarray) -> np.ndarray:
+        n = y.size
+        fi, fo = int(rng.integers(0, n // 2 + 1)), int(rng.integers(0, n // 2 + 1))
+        g = np.ones(n, dtype=y.dtype)
+        g[:fi] = np.linspace(0, 1, fi, dtype=y.dtype)
+        g[n - fo :] = np.minimum(g[n - fo :], np.linspace(1, 0, fo, dtype=y.dtype))
+        return y * g
+
+    def noise(y: np.ndarray) -> np.ndarray:
+        snr = rng.integers(0, 20)
+        rms = np.sqrt(np.mean(y**2)) or 1e-3
+        return y + rng.standard_normal(y.size).astype(y.dtype) * rms / 10 ** (snr / 20)
+
+    def time_mask(y: np.ndarray) -> np.ndarray:
+        n = y.size
+        w = int(rng.integers(0, n // 8 + 1))
+        s = int(rng.integers(0, n - w + 1))
+        y = y.copy()
+        y[s : s + w] = rng.normal(0, 0.01, w)
+        return y
+
+    def time_shift(y: np.ndarray) -> np.ndarray:
+        return np.roll(y, int(rng.integers(-(y.size // 2), y.size // 2 + 1)))
+
+    return dict(
+        pitch_shift=pitch_shift,
+        time_stretch=time_stretch,
+        fade=fade,
+        noise=noise,
+        time_mask=time_mask,
+        time_shift=time_shift,
+    )
+
+
+def authors_run(ops: dict, names: tuple[str, ...], p: float, rng: np.random.Generator, x: np.ndarray) -> None:
+    for y in x:
+        for name in names:
+            if rng.random() < p:
+                y = ops[name](y)
+
+
+# -- audiomentations ------------------------------------------------------------------------------------------
+def audiomentations_op(name: str, backend: str, p: float):
+    import audiomentations as am
+
+    if name == "pitch_shift":
+        return am.PitchShift(min_semitones=-15, max_semitones=15, method=backend, p=p)
+    if name == "time_stretch":
+        return am.TimeStretch(min_rate=0.5, max_rate=1.5, leave_length_unchanged=True, method=backend, p=p)
+    if name == "fade":  # no fade in/out in audiomentations: the nearest is a gain ramp over part of the clip
+        return am.GainTransition(min_gain_db=-40, max_gain_db=0, min_duration=0.01, max_duration=0.5,
+                                 duration_unit="fraction", p=p)  # fmt: skip
+    if name == "noise":
+        return am.AddColorNoise(min_snr_db=0, max_snr_db=20, min_f_decay=-6, max_f_decay=0, p=p)
+    if name == "time_mask":
+        return am.TimeMask(min_band_part=0.0, max_band_part=1 / 8, p=p)
+    if name == "time_shift":
+        return am.Shift(min_shift=-0.5, max_shift=0.5, rollover=True, p=p)
+    raise KeyError(name)
+
+
+def audiomentations_run(names: tuple[str, ...], backend: str, p: float, x: np.ndarray) -> Callable[[], None]:
+    import audiomentations as am
+
+    ops = [audiomentations_op(n, backend, p) for n in names]
+    chain = ops[0] if len(ops) == 1 else am.Compose(ops, p=1.0)
+
+    def run() -> None:
+        for y in x:
+            chain(samples=y, sample_rate=SR)
+
+    return run
+
+
+# -- speed ----------------------------------------------------------------------------------------------------
+def ours_run(names: tuple[str, ...], p: float, x: torch.Tensor, seed: int = 0) -> Callable[[], None]:
+    aug = build_augmentation(names[0], p=p) if len(names) == 1 else build_pipeline(list(names), p=p)
+
+    def run() -> None:
+        aug(x, seed)
+
+    return run
+
+
+def speed_table(x_np: np.ndarray, label: str, repeat: int, device: torch.device | None) -> list[list[object]]:
+    n = x_np.shape[0]
+    x = torch.from_numpy(x_np)
+    rows = []
+    rng = np.random.default_rng(0)
+    ops = authors_ops(rng)
+    for what in ("chain", *SINGLES):
+        names, p = (CHAIN, 0.5) if what == "chain" else ((what,), 1.0)
+        print(f"[{label}] {what} ...", flush=True)
+        t_ours = time_call(ours_run(names, p, x), repeat=repeat, warmup=1)
+        gpu = "n/a"
+        if device is not None:
+            xd = x.to(device)
+            gpu = f"{n / time_call(ours_run(names, p, xd), repeat=repeat, warmup=1, sync=True):.0f}"
+        authors_run(ops, names, p, rng, x_np[:2])  # warm-up (numba compilation in librosa)
+        t_auth = time_call(lambda names=names, p=p: authors_run(ops, names, p, rng, x_np), repeat=1, warmup=0)
+        t_am = {}
+        for backend in BACKENDS if what in ("chain", "pitch_shift", "time_stretch") else BACKENDS[:1]:
+            audiomentations_run(names, backend, p, x_np[:2])()
+            t_am[backend] = time_call(audiomentations_run(names, backend, p, x_np), repeat=1, warmup=0)
+        best_am = min(t_am.values())
+        rows.append([
+            label, what, f"{n / t_ours:.0f}", gpu, f"{n / t_auth:.1f}",
+            f"{n / t_am['signalsmith_stretch']:.1f}",
+            f"{n / t_am['librosa_phase_vocoder']:.1f}" if "librosa_phase_vocoder" in t_am else "-",
+            f"{best_am / t_ours:.1f}x", f"{t_auth / t_ours:.1f}x",
+        ])  # fmt: skip
+        print("   ", rows[-1], flush=True)
+    return rows
+
+
+# -- quality --------------------------------------------------------------------------------------------------
+def quality_rows(n_notes: int) -> list[list[object]]:
+    import audiomentations as am
+    import librosa
+
+    from core.augment.pitch_shift import pitch_shift
+    from core.augment.time_stretch import stretch_batch
+
+    root = data_root() / "nsynth"
+    meta = pd.read_csv(root / "metadata.csv")
+    notes = np.stack([sf.read(root / p, dtype="float32")[0][: 2 * SR] for p in meta["path"].iloc[:n_notes]])
+    base = [estimate_f0(y, SR) for y in notes]
+    steps = (-12, -7, -3, 3, 7, 12)
+
+    def am_ps(y: np.ndarray, s: int, backend: str) -> np.ndarray:
+        return am.PitchShift(min_semitones=s, max_semitones=s, method=backend, p=1.0)(samples=y, sample_rate=SR)
+
+    shifters: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
+        "ours": lambda y, s: pitch_shift(torch.from_numpy(y)[None], torch.tensor([s]))[0].numpy(),
+        "librosa (authors)": lambda y, s: librosa.effects.pitch_shift(y, sr=SR, n_steps=s),
+        "audiomentations signalsmith": lambda y, s: am_ps(y, s, "signalsmith_stretch"),
+        "audiomentations librosa_pv": lambda y, s: am_ps(y, s, "librosa_phase_vocoder"),
+    }
+    rates = (0.6, 0.8, 1.25, 1.5)
+    clicks = np.zeros(2 * SR, dtype=np.float32)
+    clicks[1000::2000] = 1.0
+    sine = np.sin(2 * np.pi * 440 * np.arange(2 * SR) / SR).astype(np.float32)
+
+    def am_ts(y: np.ndarray, r: float, backend: str) -> np.ndarray:
+        t = am.TimeStretch(min_rate=r, max_rate=r, leave_length_unchanged=False, method=backend, p=1.0)
+        return t(samples=y, sample_rate=SR)
+
+    stretchers: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
+        "ours": lambda y, r: stretch_batch(torch.from_numpy(y)[None], torch.tensor([r], dtype=torch.float64))[
+            0
+        ].numpy(),
+        "librosa (authors)": lambda y, r: librosa.effects.time_stretch(y, rate=r),
+        "audiomentations signalsmith": lambda y, r: am_ts(y, r, "signalsmith_stretch"),
+        "audiomentations librosa_pv": lambda y, r: am_ts(y, r, "librosa_phase_vocoder"),
+    }
+    rows = []
+    for name in shifters:
+        errs = [
+            abs(cents(estimate_f0(shifters[name](y, s), SR), b) - 100 * s)
+            for y, b in zip(notes, base, strict=True)
+            for s in steps
+        ]
+        spacing, drift = [], []
+        for r in rates:
+            out = stretchers[name](clicks, r)
+            spacing.append(abs(pulse_period(out, 1200, 4500) / (2000 / r) - 1) * 100)
+            s_out = stretchers[name](sine, r)
+            valid = s_out[800 : min(s_out.size, round(2 * SR / r)) - 800]
+            drift.append(abs(cents(peak_frequency(valid, SR, n_fft=1 << 18)[0], 440.0)))
+        rows.append([
+            name, f"{np.median(errs):.2f}", f"{np.max(errs):.1f}", f"{np.median(spacing):.2f}",
+            f"{np.max(spacing):.2f}", f"{np.max(drift):.2f}",
+        ])  # fmt: skip
+        print("   ", rows[-1], flush=True)
+    return rows
+
+
+# -- profile --------------------------------------------------------------------------------------------------
+def profile_summary(name: str, x: torch.Tensor) -> str:
+    """Top operators (self CPU time) of one call of augmentation ``name`` (p = 1) on ``x``."""
+    aug = build_augmentation(name, p=1.0)
+    aug(x[:4], 0)
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        aug(x, 0)
+    return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes (16 + 4 clips), print only")
+    ap.add_argument("--n-short", type=int, default=256, help="one-second FSDD clips (default 256)")
+    ap.add_argument("--n-long", type=int, default=64, help="five-second ESC-10 clips (default 64)")
+    ap.add_argument("--repeat", type=int, default=3, help="timed runs of ours (best is kept); references run once")
+    ap.add_argument("--notes", type=int, default=8, help="NSynth notes for the pitch-error column")
+    ap.add_argument("--no-write", action="store_true", help="do not write docs/benchmarks.md")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.n_short, args.n_long, args.repeat, args.notes, args.no_write = 16, 4, 1, 2, True
+    device = torch.device("cuda") if torch.cuda.is_available() else None
+
+    short = load_clips("fsdd", args.n_short, 1.0)
+    long = load_clips("esc10", args.n_long, 5.0)
+    rows = speed_table(short, f"{args.n_short} x 1 s (fsdd)", args.repeat, device)
+    rows += speed_table(long, f"{args.n_long} x 5 s (esc10)", args.repeat, device)
+    print("quality ...", flush=True)
+    qrows = quality_rows(args.notes)
+
+    header = [
+        "clips", "augmentation", "ours CPU clips/s", "ours CUDA clips/s", "authors (librosa+numpy) clips/s",
+        "audiomentations signalsmith clips/s", "audiomentations librosa_pv clips/s",
+        "ours / best audiomentations", "ours / authors",
+    ]  # fmt: skip
+    targets = {"chain": 5.0, "pitch_shift": 3.0, "time_stretch": 3.0}
+    verdict = []
+    missed = set()
+    for r in rows:
+        if r[1] in targets:
+            ratio = float(r[7].rstrip("x"))
+            ok = ratio >= targets[r[1]]
+            verdict.append(f"{r[0]} {r[1]}: {ratio:.1f}x (target {targets[r[1]]:.0f}x) {'met' if ok else 'MISSED'}")
+            if not ok:
+                missed.add(r[1])
+    qheader = [
+        "implementation", "pitch shift: median |error| (cents)", "max |error| (cents)",
+        "time stretch: median click-spacing error (%)", "max spacing error (%)", "max pitch drift (cents)",
+    ]  # fmt: skip
+    md = [
+        f"Measured {machine_info()}.",
+        "",
+        "Each augmentation alone at p = 1; `chain` = fade, time mask, time stretch, pitch shift, time shift, noise "
+        "at p = 0.5 each (paper preset). Ours runs on the whole batch; the references clip by clip. "
+        "audiomentations has no fade in/out: GainTransition stands in for it. Speed ratios are against the "
+        "faster audiomentations backend.",
+        "",
+        markdown_table(header, rows),
+        "",
+        "Targets: " + "; ".join(verdict) + ".",
+        "",
+        f"Quality ({args.notes} NSynth notes at MIDI 60 shifted by +-3, +-7, +-12 semitones; a 2 s click train "
+        "and a 440 Hz sine stretched at rates 0.6, 0.8, 1.25, 1.5; f0 by YIN, click spacing by envelope "
+        "autocorrelation, see core/augment/measure.py):",
+        "",
+        markdown_table(qheader, qrows),
+    ]
+    for name in sorted(missed - {"chain"}) + (["pitch_shift", "time_stretch"] if "chain" in missed else []):
+        if name in missed or "chain" in missed:
+            md += ["", f"Profile of ours, {name}, {args.n_short} x 1 s (target missed):", "", "```"]
+            md += [profile_summary(name, torch.from_numpy(short)), "```"]
+    text = "\n".join(md)
+    print(text)
+    if not args.no_write:
+        print(f"wrote {write_section('augment', text)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

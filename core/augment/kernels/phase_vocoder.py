@@ -1,0 +1,215 @@
+"""Batched STFT phase vocoder: time-scale every example of a batch by its own rate in one pass.
+
+Rate ``r`` > 1 speeds up (output ``1/r`` as long), ``r`` < 1 slows down; the pitch is kept. Output frame ``k``
+reads the analysis frames around ``k * r`` (a per-example fractional position, so rates are continuous, no
+grid): the magnitude is interpolated linearly between the two neighbouring frames and the phase is advanced
+by the advance measured between them, accumulated as unit phasors with one ``cumprod`` over frames
+(the classic Flanagan-Golden / librosa phase vocoder, batched with one gather, with no trigonometry). With
+``phase_lock=True`` the phase of bins around each spectral peak is locked to the peak's phase (Laroche &
+Dolson's identity phase locking), which reduces the "phasiness" of stretched sounds at the cost of a few
+extra tensor ops.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from core.errors import ConfigError
+
+
+@lru_cache(maxsize=32)
+def hann_window(n_fft: int, device: torch.device, dtype: torch.dtype) -> Tensor:
+    """Periodic Hann window of ``n_fft`` samples (cached per size, device and dtype)."""
+    return torch.hann_window(n_fft, periodic=True, device=device, dtype=dtype)
+
+
+def _check(n_fft: int, hop: int) -> None:
+    if n_fft < 16 or n_fft & (n_fft - 1):
+        raise ConfigError(f"phase vocoder: n_fft={n_fft} must be a power of two >= 16")
+    if not 1 <= hop <= n_fft // 2:
+        raise ConfigError(f"phase vocoder: hop={hop} must be in [1, n_fft/2] (n_fft={n_fft})")
+
+
+def stft(x: Tensor, n_fft: int, hop: int) -> Tensor:
+    """Frame-major complex STFT [B, frames, n_fft//2+1] of ``x`` [B, T]: Hann window, centred frames, zero padding.
+
+    Frame ``i`` is centred on sample ``i * hop``; there are ``T // hop + 1`` frames (as ``torch.stft`` with
+    ``center=True``, transposed).
+    """
+    window = hann_window(n_fft, x.device, x.dtype)
+    frames = F.pad(x, (n_fft // 2, n_fft // 2)).unfold(-1, n_fft, hop)  # [B, M, n_fft] (a view)
+    return torch.fft.rfft(frames * window, dim=-1)
+
+
+@lru_cache(maxsize=64)
+def _ola_envelope(n_fft: int, hop: int, n_frames: int, device: torch.device, dtype: torch.dtype) -> Tensor:
+    """Sum of the squared, shifted synthesis windows of ``n_frames`` frames (the overlap-add normaliser)."""
+    w2 = hann_window(n_fft, device, dtype) ** 2
+    return _overlap_add(w2.expand(1, n_frames, n_fft), hop)[0]
+
+
+def _overlap_add(frames: Tensor, hop: int) -> Tensor:
+    """Overlap-add frames [B, K, n] with hop ``hop`` into [B, (K - 1) * hop + n]."""
+    n_batch, k, n = frames.shape
+    if n % hop == 0:  # R shifted adds of [B, K, hop] blocks
+        r = n // hop
+        out = frames.new_zeros(n_batch, k + r - 1, hop)
+        blocks = frames.reshape(n_batch, k, r, hop)
+        for i in range(r):
+            out[:, i : i + k] += blocks[:, :, i]
+        return out.reshape(n_batch, -1)
+    length = (k - 1) * hop + n
+    return F.fold(frames.transpose(1, 2), (1, length), (1, n), stride=(1, hop)).reshape(n_batch, length)
+
+
+def istft(spec: Tensor, n_fft: int, hop: int, length: int) -> Tensor:
+    """Inverse of :func:`stft` for frame-major ``spec`` [B, K, F]: windowed overlap-add, ``length`` samples.
+
+    Equal to ``torch.istft(spec.transpose(1, 2), ..., center=True, length=length)``; samples beyond the frames
+    are zero.
+    """
+    k = spec.shape[1]
+    window = hann_window(n_fft, spec.device, spec.real.dtype)
+    y = _overlap_add(torch.fft.irfft(spec, n=n_fft, dim=-1) * window, hop)
+    env = _ola_envelope(n_fft, hop, k, spec.device, spec.real.dtype)
+    pad = n_fft // 2
+    y, env = y[:, pad : pad + length], env[pad : pad + length]
+    y = y / torch.where(env > 1e-10, env, torch.ones_like(env))
+    return F.pad(y, (0, length - y.shape[1])) if y.shape[1] < length else y
+
+
+def _nearest_peak(mag: Tensor) -> Tensor:
+    """For every bin of ``mag`` [..., F], the index (int64) of the nearest local maximum over frequency.
+
+    Ties go to the peak below. Computed with int16 running maxima (F < 32768) to keep memory traffic low.
+    """
+    nbins = mag.shape[-1]
+    if nbins < 2:
+        return torch.zeros(mag.shape, dtype=torch.int64, device=mag.device)
+    peak = torch.empty(mag.shape, dtype=torch.bool, device=mag.device)
+    mid = mag[..., 1:-1]
+    peak[..., 1:-1] = (mid >= mag[..., :-2]) & (mid > mag[..., 2:])
+    peak[..., 0] = mag[..., 0] > mag[..., 1]
+    peak[..., -1] = mag[..., -1] >= mag[..., -2]
+    ones = torch.arange(1, nbins + 1, dtype=torch.int16, device=mag.device)
+    below = (peak * ones).cummax(-1).values  # 1 + index of the nearest peak at or below; 0: none
+    above = (peak.flip(-1) * ones).cummax(-1).values.flip(-1)  # nbins - index of the nearest peak at or above
+    far = 4 * nbins
+    below = torch.where(below > 0, below - 1, -far)
+    above = torch.where(above > 0, nbins - above, far)
+    bins = ones - 1
+    return torch.where(bins - below <= above - bins, below, above).clamp_(0, nbins - 1).long()
+
+
+def time_stretch_frames(spec: Tensor, rates: Tensor, n_frames: int, phase_lock: bool = False) -> Tensor:
+    """Phase-vocoded frame-major STFT [B, n_frames, F] from ``spec`` [B, M, F]; output frame k reads frame k*rate_b.
+
+    The magnitude is interpolated linearly between analysis frames ``i = floor(k*r)`` and ``i + 1`` (a silent
+    frame follows the last one; positions past it are silent). The phase of output frame k is that of frame 0
+    plus, for every earlier output frame k', the phase advance measured between analysis frames
+    ``floor(k'*r)`` and ``floor(k'*r) + 1``. Analysis and synthesis hops are equal, so that advance (the bin's
+    expected advance plus its wrapped deviation, as in librosa) equals the plain phase difference modulo 2*pi;
+    it is carried as a unit phasor and accumulated with one ``cumprod`` over frames (no trigonometry).
+    Frames are laid out frame-major ([B, M, F]) so that each output frame is read with one row copy
+    (``index_select``). With ``phase_lock``, identity phase locking (Laroche & Dolson 1999) then sets each bin to
+    its nearest peak's phase plus its own analysis phase offset from that peak.
+    """
+    n, m, nbins = spec.shape
+    rates = rates.to(dtype=torch.float64)
+    mag = spec.abs()
+    unit = torch.sgn(spec + 1e-30)  # unit phasor of every analysis bin; 1 where the bin is silent
+    # per analysis frame i in [0, M] (frame M is silent): |X_i| and |X_i+1|
+    mags = mag.new_zeros(n, m + 1, 2, nbins)
+    mags[:, :m, 0] = mag
+    mags[:, : m - 1, 1] = mag[:, 1:]
+    # advance phasors: [0, M-1) from frame i to i+1; M-1 and M: none; M+1: the phase of frame 0
+    adv = spec.new_empty(n, m + 2, nbins)
+    adv[:, : m - 1] = unit[:, 1:] * unit[:, :-1].conj()
+    adv[:, m - 1 : m + 1] = 1.0
+    adv[:, m + 1] = unit[:, 0]
+    # read positions in float64 on the CPU (MPS has no float64), then moved to the data's device
+    pos = torch.arange(n_frames, dtype=torch.float64)[None, :] * rates.cpu()[:, None]  # [B, K]
+    i0 = torch.clamp(torch.floor(pos), max=m).long()
+    alpha = (pos - i0.to(torch.float64)).clamp(0.0, 1.0).to(device=spec.device, dtype=mag.dtype)[:, :, None]
+    i0 = i0.to(spec.device)
+    base = torch.arange(n, device=spec.device)[:, None]
+    rows = (base * (m + 1) + i0).reshape(-1)
+    g = mags.view(n * (m + 1), 2, nbins).index_select(0, rows).view(n, n_frames, 2, nbins)
+    out_mag = torch.lerp(g[:, :, 0], g[:, :, 1], alpha)  # [B, K, F]
+    # output frame k's phasor: frame 0's phase times the advances read at output frames 0 .. k-1
+    prev = torch.cat([torch.full_like(i0[:, :1], m + 1), i0[:, :-1]], dim=1)
+    inc = adv.view(n * (m + 2), nbins).index_select(0, (base * (m + 2) + prev).reshape(-1))
+    out = torch.cumprod(inc.view(n, n_frames, nbins), dim=1)
+    if phase_lock:
+        # identity phase locking: a bin takes its nearest peak's vocoder phasor, rotated by the bin's analysis
+        # phase offset from that peak in frame i0 (both tables computed on the analysis frames)
+        peak = _nearest_peak(mag)  # [B, M, F]
+        rot = unit * torch.gather(unit, 2, peak).conj()
+        lock_rows = (base * m + i0.clamp(max=m - 1)).reshape(-1)
+        idx = peak.view(n * m, nbins).index_select(0, lock_rows).view(n, n_frames, nbins)
+        rot_o = rot.view(n * m, nbins).index_select(0, lock_rows).view(n, n_frames, nbins)
+        out = torch.gather(out, 2, idx).mul_(rot_o)
+    out *= out_mag
+    return out
+
+
+CHUNK_ELEMENTS = 1 << 18
+"""On the CPU, examples are processed in chunks of about this many STFT bins (2 MB of complex64), which keeps
+the vocoder's working set in cache; on other devices the whole batch is one pass."""
+
+
+def chunk_size(device: torch.device, bins_per_example: int, n: int, chunk: int | None = None) -> int:
+    """Examples per pass: ``chunk`` if given, else all of them off the CPU, else ~CHUNK_ELEMENTS bins' worth."""
+    if chunk is not None:
+        return max(1, int(chunk))
+    if device.type != "cpu":
+        return max(1, n)
+    return max(1, CHUNK_ELEMENTS // max(1, bins_per_example))
+
+
+def time_stretch(
+    x: Tensor,
+    rates: Tensor,
+    out_len: int,
+    n_fft: int = 512,
+    hop: int | None = None,
+    phase_lock: bool = False,
+    exact_length: bool = True,
+    chunk: int | None = None,
+    in_lengths: Tensor | None = None,
+) -> Tensor:
+    """Time-scale each row of ``x`` [B, T] by ``rates[b]`` (output duration ``T / rate`` samples), pitch kept.
+
+    Returns [B, out_len]: the stretched signals, cropped to ``out_len`` samples or zero-padded after their own
+    end ``round(T / rate)`` (when ``exact_length``, samples past that end are set to zero). Only as many output
+    frames as ``out_len`` needs are synthesised. ``chunk``: examples per pass (default: see :func:`chunk_size`).
+    ``in_lengths``: each row's own length when rows are zero-padded to T (sets where each output ends).
+    """
+    hop = n_fft // 4 if hop is None else int(hop)
+    _check(n_fft, hop)
+    n, length = x.shape
+    if n == 0 or out_len == 0:
+        return x.new_zeros(n, out_len)
+    rates = torch.as_tensor(rates, dtype=torch.float64).reshape(-1)
+    if rates.numel() != n or not bool(torch.all(rates > 0)):
+        raise ConfigError(f"time_stretch: need one positive rate per example ({n}), got {rates.tolist()}")
+    # frames centred up to out_len + n_fft/2: every output sample gets all the frames that overlap it, so the
+    # result does not depend on out_len (or on which rows share a pass)
+    n_frames = -(-(out_len + n_fft // 2) // hop) + 1
+    step = chunk_size(x.device, (n_frames + length // hop + 1) * (n_fft // 2 + 1) // 2, n, chunk)
+    parts = []
+    for i in range(0, n, step):
+        spec = stft(x[i : i + step], n_fft, hop)
+        y_spec = time_stretch_frames(spec, rates[i : i + step], n_frames, phase_lock=phase_lock)
+        parts.append(istft(y_spec, n_fft, hop, out_len))
+    y = parts[0] if len(parts) == 1 else torch.cat(parts)
+    if exact_length:
+        own = torch.full_like(rates, float(length)) if in_lengths is None else in_lengths.to(torch.float64).cpu()
+        ends = torch.round(own / rates).long().to(x.device)
+        keep = torch.arange(out_len, device=x.device)[None, :] < ends[:, None]
+        y = torch.where(keep, y, torch.zeros_like(y))
+    return y
