@@ -557,6 +557,7 @@ def _loop(
 ) -> str:
     main = trainer.dist.is_main
     run_id = trainer.run_id
+    registered: set[str] | None = None
     log_every = cfg.runtime.log_every
     epochs = cfg.schedule.epochs
 
@@ -595,9 +596,13 @@ def _loop(
             store.log_metrics(run_id, trainer.global_step, trainer.epoch, metrics)
             result.history.append({"epoch": trainer.epoch, **metrics})
             written = manager.save(trainer.state_dict(), is_best=is_best)
-            for p in written:
-                with contextlib.suppress(Exception):
-                    store.add_artifact(run_id, "checkpoint", str(p), {"epoch": trainer.epoch, "name": p.stem})
+            if registered is None:
+                registered = {a["path"] for a in store.artifacts(run_id, "checkpoint")}
+            for p in written:  # each file once: last/best are overwritten in place
+                if str(p.absolute()) not in registered:
+                    meta = {"name": p.stem, **({"epoch": trainer.epoch} if p.stem.startswith("epoch_") else {})}
+                    store.add_artifact(run_id, "checkpoint", str(p), meta)
+                    registered.add(str(p.absolute()))
             if trainer.progress:
                 shown = {k: round(v, 4) for k, v in metrics.items() if k.startswith(("train/loss", "valid/"))}
                 print(f"epoch {trainer.epoch}/{epochs}: {shown}", flush=True)

@@ -138,6 +138,11 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(tmp_path: Path, mon
     # were replaced, none is duplicated or left over from the killed attempt
     _close(_rows(store, ref.run_id), _rows(store, run_id), "metric rows")
 
+    # each checkpoint file is recorded once as an artifact of the run
+    paths = [a["path"] for a in store.artifacts(run_id, "checkpoint")]
+    assert len(paths) == len(set(paths))
+    assert {Path(p).name for p in paths} == {"last.pt", "best.pt", "epoch_0001.pt", "epoch_0002.pt"}
+
     # the checkpoints load for inference and carry everything the format promises
     ckpt = load_checkpoint(tmp_path / "ckpt" / run_id / "best.pt")
     assert len(ckpt["class_names"]) == 10 and ckpt["num_classes"] == 10
