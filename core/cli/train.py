@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -64,6 +65,8 @@ def handler(args: argparse.Namespace) -> int:
         checkpoint_root=args.checkpoint_dir,
         on_run_id=announce,
     )
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 reports
+        return 0 if result.status == "completed" else 1
     if result.final_metrics:
         shown = ", ".join(f"{k}={v:.4f}" for k, v in sorted(result.final_metrics.items()) if k.startswith("test/"))
         print(f"run {result.run_id} {result.status}: {shown}", flush=True)
