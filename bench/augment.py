@@ -272,7 +272,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="timed runs of ours (best is kept); references run once")
     ap.add_argument("--notes", type=int, default=8, help="NSynth notes for the pitch-error column")
     ap.add_argument("--no-write", action="store_true", help="do not write docs/benchmarks.md")
+    ap.add_argument(
+        "--threads", type=int, default=None, help="torch intra-op threads for ours (default: torch's own choice)"
+    )
     args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.quick:
         args.n_short, args.n_long, args.repeat, args.notes, args.no_write = 16, 4, 1, 2, True
     device = torch.device("cuda") if torch.cuda.is_available() else None
