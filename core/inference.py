@@ -29,10 +29,7 @@ from core.errors import CheckpointError, ConfigError
 from core.evaluate.linear_head import LinearHead
 from core.paths import checkpoints_dir
 
-CHECKPOINT_FORMAT_VERSION = 1
 PROBE_FILENAME = "probe.pt"
-WHICH_CHOICES = ("best", "last")
-_REQUIRED_KEYS = ("format_version", "model", "frontend", "config", "class_names")
 
 
 def data_settings(config: dict) -> dict:
@@ -58,7 +55,7 @@ def data_settings(config: dict) -> dict:
 def resolve_checkpoint(ref: str | Path, which: str = "best") -> Path:
     """The checkpoint file for ``ref``: a ``.pt`` file, a run folder, or a run id under ``checkpoints_dir()``.
 
-    In a folder, ``which`` picks ``best.pt`` or ``last.pt`` (or any ``<which>.pt``, e.g. ``epoch_003``).
+    In a folder, ``which`` picks ``best.pt`` or ``last.pt`` (or any ``<which>.pt``, e.g. ``epoch_0003``).
     A run without a ``best`` checkpoint (no validation split) falls back to ``last`` with a warning.
     """
     ref_path = Path(ref).expanduser()
@@ -86,25 +83,6 @@ def resolve_checkpoint(ref: str | Path, which: str = "best") -> Path:
         return folder / "last.pt"
     present = sorted(p.name for p in folder.glob("*.pt") if p.name != PROBE_FILENAME)
     raise CheckpointError(f"{path}: no such checkpoint (present: {', '.join(present) or 'none'})")
-
-
-def read_checkpoint(path: str | Path) -> dict:
-    """Load a checkpoint dict with ``torch.load(weights_only=True)`` (no code runs) and check its format."""
-    path = Path(path)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # truncated zip, foreign pickle, wrong file: torch raises several types
-        raise CheckpointError(f"{path}: cannot read checkpoint ({type(e).__name__}: {e})") from None
-    if not isinstance(state, dict):
-        raise CheckpointError(f"{path}: not a CLAR Studio checkpoint (top level is {type(state).__name__})")
-    missing = [k for k in _REQUIRED_KEYS if k not in state]
-    if missing:
-        raise CheckpointError(f"{path}: not a CLAR Studio checkpoint (missing {', '.join(missing)})")
-    if int(state["format_version"]) != CHECKPOINT_FORMAT_VERSION:
-        raise CheckpointError(f"{path}: checkpoint format_version {state['format_version']} is not supported")
-    if not isinstance(state["config"], dict):
-        raise CheckpointError(f"{path}: checkpoint config is not a dict")
-    return state
 
 
 def _batches(waveforms, batch_size: int) -> Iterator[np.ndarray | Tensor]:
@@ -155,16 +133,10 @@ class Trained:
         """Clip length (samples) the run was trained on, or None if its config does not say."""
         if self.data.get("num_samples"):
             return int(self.data["num_samples"])
-        name = self.data.get("name")
-        if name:
-            try:
-                from core.data import DEFAULT_SECONDS
-            except ImportError:
-                return None
-            seconds = DEFAULT_SECONDS.get(name)
-            if seconds:
-                return round(float(seconds) * SAMPLE_RATE)
-        return None
+        from core.data import DEFAULT_SECONDS
+
+        seconds = DEFAULT_SECONDS.get(self.data.get("name") or "")
+        return round(float(seconds) * SAMPLE_RATE) if seconds else None
 
     @property
     def embed_dim(self) -> int:
@@ -182,7 +154,8 @@ class Trained:
         }
 
     def _to_device(self, batch) -> Tensor:
-        x = torch.as_tensor(np.asarray(batch, dtype=np.float32)) if not isinstance(batch, Tensor) else batch
+        # np.array copies: batches of a read-only memory map become ordinary writable arrays.
+        x = batch if isinstance(batch, Tensor) else torch.from_numpy(np.array(batch, dtype=np.float32))
         if x.ndim == 1:
             x = x[None]
         if x.ndim != 2:
@@ -190,7 +163,7 @@ class Trained:
         return x.to(self.device, dtype=torch.float32, non_blocking=True)
 
     @torch.no_grad()
-    def forward(self, waveforms, batch_size: int = 64, progress: bool = False, desc: str = "embedding") -> dict:
+    def outputs(self, waveforms, batch_size: int = 64, progress: bool = False, desc: str = "embedding") -> dict:
         """Model outputs for clean ``waveforms`` [B, T]: a dict of CPU float32 tensors (``h`` and, where the
         model has them, ``z`` and ``logits``), computed in batches of ``batch_size`` without gradients."""
         if batch_size < 1:
@@ -209,7 +182,7 @@ class Trained:
 
     def embed(self, waveforms, batch_size: int = 64, progress: bool = False) -> Tensor:
         """Representations ``h`` [B, 512] (CPU float32) of clean ``waveforms`` [B, T] (numpy or torch)."""
-        return self.forward(waveforms, batch_size, progress)["h"]
+        return self.outputs(waveforms, batch_size, progress)["h"]
 
     @property
     def has_classifier(self) -> bool:
@@ -227,7 +200,7 @@ class Trained:
             raise ConfigError(f"predict source {source!r}: choose auto, head or probe")
         use_head = source == "head" or (source == "auto" and self.has_classifier)
         if use_head:
-            out = self.forward(waveforms, batch_size, progress, desc="classifying")
+            out = self.outputs(waveforms, batch_size, progress, desc="classifying")
             if "logits" not in out:
                 raise ConfigError(f"{self.checkpoint_path}: this {self.regime or 'model'} run has no classifier head")
             return torch.softmax(out["logits"], dim=1)
@@ -259,10 +232,8 @@ def _match_probe(trained: Trained) -> tuple[LinearHead | None, str]:
     except CheckpointError as e:
         return None, f"{PROBE_FILENAME} is unreadable ({e})"
     meta = head.meta
-    if (
-        meta.get("checkpoint_file") != trained.checkpoint_path.name
-        or int(meta.get("global_step", -1)) != trained.global_step
-    ):
+    # Within a run, the weights at a given optimiser step are the same whichever file holds them.
+    if meta.get("run_id") != trained.run_id or int(meta.get("global_step", -1)) != trained.global_step:
         return None, (
             f"{path} was fitted on {meta.get('checkpoint_file')} at step {meta.get('global_step')}, "
             f"not on {trained.checkpoint_path.name} at step {trained.global_step}"
@@ -275,24 +246,17 @@ def _match_probe(trained: Trained) -> tuple[LinearHead | None, str]:
 def load_trained(ref: str | Path, device: str | torch.device = "auto", which: str = "best") -> Trained:
     """Load a checkpoint (file, run folder or run id) for inference, model and frontend in eval mode.
 
-    ``which`` chooses the checkpoint inside a run folder (``best``, ``last`` or e.g. ``epoch_003``).
+    ``which`` chooses the checkpoint inside a run folder (``best``, ``last`` or e.g. ``epoch_0003``).
     Raises CheckpointError for a missing, truncated or foreign file.
     """
-    from core.train.build import build_from_config
+    from core.train import build
 
     path = resolve_checkpoint(ref, which)
-    state = read_checkpoint(path)
     dev = resolve_device(device)
+    # The trainer's loader: torch.load(weights_only=True), format checks, weights into the configured model.
+    model, frontend, state = build.load_trained(path, dev)
     config = state["config"]
     class_names = [str(c) for c in state["class_names"]]
-    model, frontend = build_from_config(config, len(class_names))
-    try:
-        model.load_state_dict(state["model"])
-        frontend.load_state_dict(state["frontend"])
-    except RuntimeError as e:
-        raise CheckpointError(f"{path}: weights do not fit the model its config describes ({e})") from None
-    model.to(dev).eval()
-    frontend.to(dev).eval()
     trained = Trained(
         model=model,
         frontend=frontend,

@@ -65,8 +65,7 @@ def seeded_normal(seeds: Tensor, active: Tensor, length: int, like: Tensor) -> T
     if length <= 0:
         return out
     for i in torch.nonzero(active.cpu()).flatten().tolist():
-        g = device_generator(seeds[i], like.device)
-        out[i] = torch.randn(int(length), generator=g, device=like.device, dtype=like.dtype)
+        out[i].normal_(generator=device_generator(seeds[i], like.device))
     return out
 
 

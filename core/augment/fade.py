@@ -15,7 +15,8 @@ hsin            sin(u * pi - pi / 2) / 2 + 0.5      half sine (torchaudio "half_
 ==============  ==================================  =========================================
 
 The fade-out is the time reverse of the fade-in: its ``m``-th sample (``m = 0 .. L-1``) has gain
-``g(1 - m / (L - 1))``; this is exactly torchaudio's fade-out for every shape.
+``g(1 - m / (L - 1))``; this is exactly torchaudio's fade-out for every shape (a 1-sample fade-in has gain
+g(0) = 0 and a 1-sample fade-out gain 1, as torchaudio's ``linspace(0, 1, 1) = [0]`` gives).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import torch
 from torch import Tensor
 
 from core import SAMPLE_RATE
-from core.augment.base import Augmentation, Params, on_device, randint
+from core.augment.base import Augmentation, Params, randint
 from core.errors import ConfigError
 
 FADE_SHAPES: tuple[str, ...] = ("linear", "logarithmic", "exponential", "qsin", "hsin")
@@ -55,29 +56,74 @@ def fade_curve(shape: str, u: Tensor) -> Tensor:
     return g.clamp(0.0, 1.0)
 
 
-def fade_envelope(num_samples: int, fade_in: Tensor, fade_out: Tensor, shape: Tensor, device=None) -> Tensor:
+def _ramp(offset: Tensor, slope: Tensor, n: Tensor, shape: Tensor) -> Tensor:
+    """Gains [B, W] of ramps at positions ``u = clamp(offset + n * slope, max=1)`` for the column positions
+    ``n`` [1, W] (whole numbers).
+
+    ``offset``, ``slope`` [B, 1] and ``shape`` [B] (indices into FADE_SHAPES) are per row. Rows are grouped
+    by shape (one stable sort of the [B] shapes), each group is evaluated with its own formula on a contiguous
+    slice, and the rows are put back in order with one gather: a loop over the at most five shapes, never
+    over the examples. Every shape has g(1) = 1, so positions past a ramp are simply clamped to u = 1.
+    """
+    kinds, counts = torch.unique(shape.cpu(), return_counts=True)
+    if len(kinds) == 1:
+        return fade_curve(FADE_SHAPES[int(kinds[0])], torch.addcmul(offset, n, slope).clamp_(max=1.0))
+    order = torch.argsort(shape, stable=True)
+    u = torch.addcmul(offset.index_select(0, order), n, slope.index_select(0, order)).clamp_(max=1.0)
+    first = 0
+    for k, c in zip(kinds.tolist(), counts.tolist(), strict=True):
+        u[first : first + c] = fade_curve(FADE_SHAPES[k], u[first : first + c])
+        first += c
+    return u.index_select(0, torch.argsort(order))
+
+
+def _ramps(
+    num_samples: int, fade_in: Tensor, fade_out: Tensor, shape: Tensor, device: torch.device, dtype: torch.dtype
+) -> tuple[Tensor, Tensor]:
+    """The fade-in gains [B, W_in] of the first W_in samples and the fade-out gains [B, W_out] of the last W_out,
+    with W_in and W_out the longest fades (samples beyond a row's own ramp get gain 1)."""
+    t = int(num_samples)
+    lin = fade_in.to(device=device, dtype=torch.int64).reshape(-1, 1).clamp(0, t)
+    lout = fade_out.to(device=device, dtype=torch.int64).reshape(-1, 1).clamp(0, t)
+    shape = shape.to(device).reshape(-1)
+    w_in = int(lin.max()) if lin.numel() else 0
+    w_out = int(lout.max()) if lout.numel() else 0
+    g_in = torch.ones(lin.shape[0], 0, device=device, dtype=dtype)
+    g_out = g_in
+    if w_in > 0:  # sample n of an L-sample fade-in sits at u = n / (L - 1); L = 0 means u = 1 (no fade)
+        n = torch.arange(w_in, device=device, dtype=dtype).unsqueeze(0)
+        g_in = _ramp((lin == 0).to(dtype), 1.0 / (lin - 1).clamp(min=1).to(dtype), n, shape)
+    if w_out > 0:
+        # column n of the last W samples is sample m = n - (W - L) of an L-sample fade-out, at
+        # u = 1 - m / (L - 1) = (W - 1 - n) / (L - 1): counted from the end, with no cancellation.
+        # A 1-sample fade-out is u = 1 (gain 1), as torch.linspace(0, 1, 1) = [0] gives in torchaudio.
+        r = torch.arange(w_out - 1, -1, -1, device=device, dtype=dtype).unsqueeze(0)
+        g_out = _ramp((lout <= 1).to(dtype), 1.0 / (lout - 1).clamp(min=1).to(dtype), r, shape)
+    return g_in, g_out
+
+
+def fade_envelope(
+    num_samples: int,
+    fade_in: Tensor,
+    fade_out: Tensor,
+    shape: Tensor,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> Tensor:
     """Gain envelopes [B, T] for fades of ``fade_in``/``fade_out`` samples ([B] int) and shape indices ([B] int).
 
-    ``shape[i]`` indexes :data:`FADE_SHAPES`. A fade of 0 samples leaves that end untouched.
+    ``shape[i]`` indexes :data:`FADE_SHAPES`. A fade of 0 samples leaves that end untouched. The fade-in of
+    ``L`` samples covers samples 0 .. L-1 and the fade-out samples T-L .. T-1 (each ramp as
+    ``torch.linspace(0, 1, L)``); only the two end windows, as wide as the longest fades, are computed.
+    Every shape has g(1) = 1, so positions past a ramp are simply clamped to u = 1.
     """
-    device = device if device is not None else fade_in.device
-    n = torch.arange(num_samples, device=device, dtype=torch.float32).unsqueeze(0)
-    lin = fade_in.to(device=device, dtype=torch.float32).reshape(-1, 1)
-    lout = fade_out.to(device=device, dtype=torch.float32).reshape(-1, 1)
-    # position inside each ramp, 0..1 (a 1-sample ramp sits at u = 0 like torch.linspace(0, 1, 1))
-    u_in = (n / (lin - 1).clamp(min=1)).clamp(0, 1)
-    m = n - (num_samples - lout)
-    u_out = (1 - m / (lout - 1).clamp(min=1)).clamp(0, 1)
-    in_ramp = n < lin
-    out_ramp = m >= 0
-    shape = shape.to(device).reshape(-1, 1)
-    env = torch.ones(lin.shape[0], num_samples, device=device, dtype=torch.float32)
-    for k in torch.unique(shape.cpu()).tolist():
-        sel = shape == k
-        g_in = torch.where(in_ramp, fade_curve(FADE_SHAPES[k], u_in), 1.0)
-        g_out = torch.where(out_ramp, fade_curve(FADE_SHAPES[k], u_out), 1.0)
-        env = torch.where(sel, g_in * g_out, env)
-    return env
+    device = torch.device(device) if device is not None else fade_in.device
+    work = torch.float64 if dtype == torch.float64 else torch.float32  # no half precision for the ramps
+    g_in, g_out = _ramps(num_samples, fade_in, fade_out, shape, device, work)
+    env = torch.ones(g_in.shape[0], int(num_samples), device=device, dtype=work)
+    env[:, : g_in.shape[1]] = g_in
+    env[:, int(num_samples) - g_out.shape[1] :] *= g_out
+    return env.to(dtype)
 
 
 class Fade(Augmentation):
@@ -85,8 +131,8 @@ class Fade(Augmentation):
 
     Args:
         p: probability that an example is faded.
-        max_in: longest fade-in, as a fraction of the clip length (0..1); the length in samples is drawn
-            uniformly from the integers 0 .. floor(max_in * T).
+        max_in: longest fade-in, as a fraction of the clip length (0..0.5, so the two fades never overlap);
+            the length in samples is drawn uniformly from the integers 0 .. floor(max_in * T).
         max_out: longest fade-out, likewise.
         shapes: the shapes to draw from uniformly (names from :data:`FADE_SHAPES`).
         sample_rate: Hz (only reported; fades are in samples).
@@ -132,12 +178,15 @@ class Fade(Augmentation):
     def apply(self, x: Tensor, params: Params) -> Tensor:
         if not bool(params["apply"].any()):
             return x.clone()
-        active = on_device(params, "apply", x)
         zero = torch.zeros_like(params["fade_in"])
-        fin = torch.where(params["apply"], params["fade_in"], zero)
+        fin = torch.where(params["apply"], params["fade_in"], zero)  # examples not drawn get no fade
         fout = torch.where(params["apply"], params["fade_out"], zero)
-        env = fade_envelope(x.shape[1], fin, fout, params["shape"], device=x.device).to(x.dtype)
-        return torch.where(active, x * env, x)
+        work = torch.float64 if x.dtype == torch.float64 else torch.float32
+        g_in, g_out = _ramps(x.shape[1], fin, fout, params["shape"], x.device, work)
+        y = x.clone()  # only the two end windows are touched
+        y[:, : g_in.shape[1]] *= g_in.to(x.dtype)
+        y[:, x.shape[1] - g_out.shape[1] :] *= g_out.to(x.dtype)
+        return y
 
     def describe(self, params: Params) -> list[dict[str, Any]]:
         out = super().describe(params)

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from core import SAMPLE_RATE
-from core.augment.base import Augmentation, Params, draw_seeds, on_device, randint, seeded_normal, uniform
+from core.augment.base import Augmentation, Params, draw_seeds, randint, seeded_normal, uniform
 from core.errors import ConfigError
 
 NOISE_COLORS: tuple[str, ...] = ("white", "pink", "brown")
@@ -33,45 +33,62 @@ NON_SILENT_DB = -60.0
 SILENCE_DBFS = -100.0
 """A clip whose loudest 10 ms frame has an RMS below this (dB re full scale 1.0) is silent."""
 
+SIGNAL_REFERENCES = ("non_silent", "all")
+
 FRAME_SECONDS = 0.010
 """Frame length, in seconds, for the non-silent measurement."""
 
 
 def non_silent_power(x: Tensor, sample_rate: int = SAMPLE_RATE, threshold_db: float = NON_SILENT_DB) -> Tensor:
-    """Mean power (x**2, full scale 1.0) of each clip's non-silent samples, [B] float64 (0 for an all-zero clip).
+    """Mean power (x**2, full scale 1.0) of each clip's non-silent samples, [B] float64 on the CPU (0 for an
+    all-zero clip).
 
     See the module docstring for the definition of non-silent (10 ms frames, ``threshold_db`` re the loudest).
+    Sums run in float64 (float32 on MPS, which has no float64).
     """
     b, t = x.shape
     frame = max(1, round(FRAME_SECONDS * sample_rate))
     nf = -(-t // frame)
-    xx = x.to(torch.float64).square()
-    xx = torch.nn.functional.pad(xx, (0, nf * frame - t)).reshape(b, nf, frame)
-    counts = torch.full((nf,), float(frame), dtype=torch.float64, device=x.device)
+    acc = torch.float32 if x.device.type == "mps" else torch.float64
+    xx = x.square()
+    if nf * frame != t:
+        xx = torch.nn.functional.pad(xx, (0, nf * frame - t))
+    xx = xx.reshape(b, nf, frame)
+    counts = torch.full((nf,), float(frame), dtype=acc, device=x.device)
     counts[-1] = t - (nf - 1) * frame
-    energy = xx.sum(dim=2)  # [B, F]
+    energy = xx.sum(dim=2).to(acc)  # [B, F]; 160-sample float32 sums are exact to ~1e-7
     power = energy / counts
     loud = power.amax(dim=1, keepdim=True)
-    keep = power >= loud * 10.0 ** (threshold_db / 10.0)
+    keep = power >= loud * 10.0 ** (threshold_db / 10.0)  # threshold_db = -inf keeps every frame
     kept_energy = (energy * keep).sum(dim=1)
     kept_count = (counts * keep).sum(dim=1).clamp(min=1.0)
-    return kept_energy / kept_count
+    return (kept_energy / kept_count).cpu().to(torch.float64)
 
 
-def colored_noise(white: Tensor, alpha: Tensor) -> Tensor:
+def colored_noise(white: Tensor, alpha: Tensor, rms: Tensor | None = None) -> Tensor:
     """Shape white noise [B, T] to a 1/f**alpha power spectrum (alpha [B], 0 white, 1 pink, 2 brown).
 
-    The DC bin is zeroed; each row is returned with zero mean and unit RMS (rows of zeros stay zero).
+    The DC bin is zeroed (for white rows, by subtracting the mean; the others go through an FFT with gain
+    k**(-alpha/2) on bin k). Each row is returned with zero mean and RMS ``rms[i]`` (linear, full scale 1.0;
+    unit RMS when ``rms`` is None). Rows of zeros stay zero.
     """
     t = white.shape[1]
-    spec = torch.fft.rfft(white.to(torch.float32), dim=1)
-    k = torch.arange(spec.shape[1], device=white.device, dtype=torch.float32).unsqueeze(0)
-    a = alpha.to(device=white.device, dtype=torch.float32).reshape(-1, 1)
-    gain = torch.where(k > 0, k.clamp(min=1.0).pow(-a / 2), 0.0)
-    y = torch.fft.irfft(spec * gain, n=t, dim=1)
-    y = y - y.mean(dim=1, keepdim=True)
-    rms = y.square().mean(dim=1, keepdim=True).sqrt()
-    return torch.where(rms > 0, y / rms.clamp(min=1e-30), 0.0).to(white.dtype)
+    y = white.to(torch.float32, copy=True)
+    colored = torch.nonzero(alpha.cpu() > 0).flatten()
+    if colored.numel():
+        a = alpha.cpu()[colored]
+        kinds, row_kind = torch.unique(a, return_inverse=True)
+        k = torch.arange(t // 2 + 1, device=white.device, dtype=torch.float32).clamp(min=1.0)
+        curves = torch.stack([k.pow(-float(v) / 2) for v in kinds.tolist()])  # one gain curve per alpha
+        curves[:, 0] = 0.0
+        gain = curves.index_select(0, row_kind.to(white.device))
+        rows = colored.to(white.device)
+        spec = torch.fft.rfft(y.index_select(0, rows), dim=1)
+        y.index_copy_(0, rows, torch.fft.irfft(spec * gain, n=t, dim=1))
+    y -= y.mean(dim=1, keepdim=True)
+    target = 1.0 if rms is None else rms.to(device=white.device, dtype=torch.float32).reshape(-1, 1)
+    scale = target / y.square().mean(dim=1, keepdim=True).sqrt().clamp(min=1e-30)
+    return (y * scale).to(white.dtype)
 
 
 class AddNoise(Augmentation):
@@ -84,6 +101,8 @@ class AddNoise(Augmentation):
         integer_snr: draw whole-dB SNRs from the integers min..max (both included), as the authors' code
             (``torch.randint(0, 20)``: 0..19 dB); otherwise uniform in [min, max).
         silent_level_db: RMS of the noise added to a silent clip, in dBFS.
+        signal: ``"non_silent"`` (the SNR reference is the RMS of the non-silent samples) or ``"all"`` (the RMS
+            of the whole clip, silence included, as the authors' code; quieter clips then get quieter noise).
         sample_rate: Hz (sets the 10 ms frame of the non-silent measurement).
 
     Parameters drawn per example: ``color`` (index into :data:`NOISE_COLORS`), ``snr_db``, ``signal_db``
@@ -101,6 +120,7 @@ class AddNoise(Augmentation):
         max_snr_db: float = 20.0,
         integer_snr: bool = False,
         silent_level_db: float = -60.0,
+        signal: str = "non_silent",
         sample_rate: int = SAMPLE_RATE,
     ) -> None:
         super().__init__(p, sample_rate)
@@ -115,6 +135,9 @@ class AddNoise(Augmentation):
             raise ConfigError(f"noise: no whole dB value in [{min_snr_db}, {max_snr_db}] for integer_snr")
         if not math.isfinite(silent_level_db) or silent_level_db > 0:
             raise ConfigError(f"noise: silent_level_db={silent_level_db} must be a finite level <= 0 dBFS")
+        if signal not in SIGNAL_REFERENCES:
+            raise ConfigError(f"noise: signal={signal!r}, choose one of {', '.join(SIGNAL_REFERENCES)}")
+        self.signal = signal
         self.colors = tuple(dict.fromkeys(colors))
         self._color_ids = torch.tensor([NOISE_COLORS.index(c) for c in self.colors], dtype=torch.int64)
         self.min_snr_db = float(min_snr_db)
@@ -130,7 +153,8 @@ class AddNoise(Augmentation):
         else:
             snr = uniform(generator, b, self.min_snr_db, self.max_snr_db)
         seeds = draw_seeds(b, generator)
-        signal_db = 10.0 * torch.log10(non_silent_power(x.detach(), self.sample_rate).cpu())
+        threshold = NON_SILENT_DB if self.signal == "non_silent" else -math.inf
+        signal_db = 10.0 * torch.log10(non_silent_power(x.detach(), self.sample_rate, threshold))
         silent = ~(signal_db >= SILENCE_DBFS)
         noise_db = torch.where(silent, torch.full_like(signal_db, self.silent_level_db), signal_db - snr)
         return {"color": color, "snr_db": snr, "signal_db": signal_db, "noise_db": noise_db, "seed": seeds}
@@ -139,10 +163,11 @@ class AddNoise(Augmentation):
         active = params["apply"]
         if not bool(active.any()):
             return x.clone()
-        white = seeded_normal(params["seed"], active, x.shape[1], x)
-        noise = colored_noise(white, params["color"])
-        rms = torch.pow(10.0, on_device(params, "noise_db", x, torch.float64) / 20.0).to(x.dtype)
-        return torch.where(on_device(params, "apply", x), x + rms * noise, x)
+        rows = torch.nonzero(active).flatten()  # only the examples drawn get noise made for them
+        white = seeded_normal(params["seed"][rows], torch.ones_like(rows, dtype=torch.bool), x.shape[1], x)
+        rms = torch.pow(10.0, params["noise_db"][rows].to(torch.float64) / 20.0)
+        noise = colored_noise(white, params["color"][rows], rms)
+        return x.index_add(0, rows.to(x.device), noise)
 
     def describe(self, params: Params) -> list[dict[str, Any]]:
         out = super().describe(params)
@@ -154,4 +179,5 @@ class AddNoise(Augmentation):
 
     def extra_repr(self) -> str:
         snr = f"{self.min_snr_db:g}..{self.max_snr_db:g} dB" + (" (whole dB)" if self.integer_snr else "")
-        return f"p={self.p}, colors={self.colors}, snr={snr}, silent_level_db={self.silent_level_db}"
+        level = f"signal={self.signal!r}, silent_level_db={self.silent_level_db}"
+        return f"p={self.p}, colors={self.colors}, snr={snr}, {level}"

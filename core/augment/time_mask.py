@@ -73,16 +73,23 @@ class TimeMask(Augmentation):
         active = params["apply"] & (params["length"] > 0)
         if not bool(active.any()):
             return x.clone()
-        n = torch.arange(x.shape[1], device=x.device).unsqueeze(0)
-        start = on_device(params, "start", x)
-        offset = n - start
-        inside = (offset >= 0) & (offset < on_device(params, "length", x)) & active.to(x.device).reshape(-1, 1)
-        if self.fill == "constant":
-            return torch.where(inside, torch.as_tensor(self.value, dtype=x.dtype, device=x.device), x)
+        # Work on a window of the longest segment only: column j of row b is sample start_b + j.
+        t = x.shape[1]
         lmax = int(params["length"][active].max())
-        noise = seeded_normal(params["seed"], active, lmax, x) * self.noise_std
-        fill = torch.gather(noise, 1, offset.clamp(0, lmax - 1))
-        return torch.where(inside, fill, x)
+        length = on_device(params, "length", x)
+        start = on_device(params, "start", x)
+        j = torch.arange(lmax, device=x.device).unsqueeze(0)
+        # columns past a row's segment repeat its own segment (j mod length), so that every write to one
+        # sample carries the same value and scatter_ stays deterministic
+        jj = torch.where(j < length, j, torch.remainder(j, length.clamp(min=1)))
+        idx = (start + jj).clamp_(max=t - 1)
+        if self.fill == "constant":
+            fill = torch.full((1, 1), self.value, dtype=x.dtype, device=x.device)
+        else:
+            fill = torch.gather(seeded_normal(params["seed"], active, lmax, x) * self.noise_std, 1, jj)
+        rows = active.to(x.device).reshape(-1, 1)
+        vals = torch.where(rows, fill, torch.gather(x, 1, idx))
+        return x.clone().scatter_(1, idx, vals)
 
     def extra_repr(self) -> str:
         fill = f"noise(std={self.noise_std})" if self.fill == "noise" else f"constant({self.value})"

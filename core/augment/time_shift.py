@@ -66,13 +66,17 @@ class TimeShift(Augmentation):
             return x.clone()
         t = x.shape[1]
         shift = torch.where(params["apply"], params["shift"], torch.zeros_like(params["shift"]))
-        shift = shift.to(x.device).reshape(-1, 1)
-        src = torch.arange(t, device=x.device).unsqueeze(0) - shift
-        if self.mode == "roll":
-            return torch.gather(x, 1, torch.remainder(src, t))
-        valid = (src >= 0) & (src < t)
-        zero = torch.zeros((), dtype=x.dtype, device=x.device)
-        return torch.where(valid, torch.gather(x, 1, src.clamp(0, t - 1)), zero)
+        # Row b of the output is one length-T window of a padded copy of x: no per-sample index arithmetic.
+        if self.mode == "roll":  # y[n] = x[(n - s) mod T] = cat(x, x)[n + (T - s) mod T]
+            padded = torch.cat([x, x], dim=1)
+            first = torch.remainder(t - shift, t)
+        else:  # y[n] = x[n - s] where 0 <= n - s < T, else 0 = cat(0, x, 0)[T + n - s]
+            zeros = torch.zeros_like(x)
+            padded = torch.cat([zeros, x, zeros], dim=1)
+            first = t - shift
+        windows = padded.unfold(1, t, 1)  # [B, W, T] view: window w holds samples w .. w + T - 1
+        rows = torch.arange(x.shape[0], device=x.device)
+        return windows[rows, first.to(x.device)]
 
     def extra_repr(self) -> str:
         s = f"max_samples={self.max_samples}" if self.max_samples is not None else f"max_fraction={self.max_fraction}"

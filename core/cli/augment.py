@@ -1,7 +1,9 @@
 """``python -m core augment IN --aug pitch_shift,fade --seed 7 --out OUT``: augment one file, print the draws.
 
-The audio is read as 16 kHz mono, augmented as a batch of one, and written to ``--out``; the parameters
-drawn are printed on stdout as JSON. The same seed, preset and options give the same output file.
+The audio is read as 16 kHz mono (``core.audio.load_audio``), augmented as a batch of one, and written to
+``--out`` (``core.audio.save_audio``); an output whose peak exceeds 1.0 is scaled down to peak 1.0 rather than
+clipped, and the report gives that gain. The parameters drawn are printed on stdout as JSON. The same seed,
+preset and options give the same file.
 """
 
 from __future__ import annotations
@@ -9,54 +11,11 @@ from __future__ import annotations
 import argparse
 
 
-def _load(path: str):
-    try:
-        from core.audio import load_audio
-    except ImportError:  # the audio I/O module lands from the data branch
-        return _load_soundfile(path)
-    return load_audio(path)
-
-
-def _load_soundfile(path: str):
-    import numpy as np
-    import soundfile as sf
-    import torch
-
-    from core import SAMPLE_RATE
-    from core.errors import AudioLoadError
-
-    try:
-        data, sr = sf.read(path, dtype="float32", always_2d=True)
-    except (sf.SoundFileError, RuntimeError, OSError) as e:
-        raise AudioLoadError(path, f"cannot read audio ({e})") from None
-    if data.shape[0] == 0:
-        raise AudioLoadError(path, "zero-length audio")
-    if not np.isfinite(data).all():
-        raise AudioLoadError(path, "NaN or infinite samples")
-    mono = data.mean(axis=1)
-    if sr != SAMPLE_RATE:
-        import soxr
-
-        mono = soxr.resample(mono, sr, SAMPLE_RATE).astype(np.float32)
-    return torch.from_numpy(np.ascontiguousarray(mono))
-
-
-def _save(path: str, y) -> None:
-    try:
-        from core.audio import save_audio
-    except ImportError:
-        import soundfile as sf
-
-        from core import SAMPLE_RATE
-
-        sf.write(path, y.clamp(-1, 1).cpu().numpy(), SAMPLE_RATE)
-        return
-    save_audio(path, y)
-
-
 def _handler(args: argparse.Namespace) -> int:
     import json
+    import math
 
+    from core.audio import load_audio, save_audio
     from core.augment import build_pipeline
     from core.device import resolve_device
     from core.errors import ConfigError
@@ -66,11 +25,12 @@ def _handler(args: argparse.Namespace) -> int:
     selection = args.aug or args.set
     chain = build_pipeline(selection, preset=args.preset, p=args.p, order=args.order)
     device = resolve_device(args.device)
-    x = _load(args.input).to(device).unsqueeze(0)
+    x = load_audio(args.input).to(device).unsqueeze(0)
     y, params = chain(x, args.seed, return_params=True)
     out = y[0]
-    peak = float(out.abs().max()) if out.numel() else 0.0
-    _save(args.out, out)
+    peak = float(out.abs().max())
+    gain = 1.0 / peak if peak > 1.0 else 1.0  # scale down rather than clip (noise is never clipped)
+    save_audio(args.out, out * gain)
     report = {
         "input": args.input,
         "output": args.out,
@@ -79,7 +39,7 @@ def _handler(args: argparse.Namespace) -> int:
         "order": args.order,
         "augmentations": [chain.augmentations[i].name for i in params["order"]],
         "peak": peak,
-        "clipped_on_save": peak > 1.0,
+        "output_gain_db": 20 * math.log10(gain),
         "steps": chain.describe(params)[0],
     }
     print(json.dumps(report, indent=2))

@@ -65,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("classify", help="top-k labels for audio files (JSON on stdout)")
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG, MP3)")
     p.add_argument("--checkpoint", required=True, help="checkpoint file, run folder, or run id")
-    p.add_argument("--which", default="best", help="checkpoint in a run folder: best, last or epoch_NNN (default best)")
+    p.add_argument("--which", default="best", help="checkpoint in a run folder: best (default), last or epoch_NNNN")
     p.add_argument("--top-k", type=int, default=5, help="labels per file (default 5)")
     p.add_argument(
         "--source",

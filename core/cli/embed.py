@@ -38,7 +38,7 @@ def _handler(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("embed", help="embeddings of a dataset to .npy plus metadata CSV/JSON")
     p.add_argument("--checkpoint", required=True, help="checkpoint file, run folder, or run id")
-    p.add_argument("--which", default="best", help="checkpoint in a run folder: best, last or epoch_NNN (default best)")
+    p.add_argument("--which", default="best", help="checkpoint in a run folder: best (default), last or epoch_NNNN")
     p.add_argument("--dataset", help="dataset to embed (default: the run's own)")
     p.add_argument("--root", help="dataset folder (default: the run's, then $CLAR_DATA_DIR/<name>, ./data/<name>)")
     p.add_argument("--task", help="dataset task, e.g. instrument_family or pitch for nsynth")

@@ -9,6 +9,7 @@ def _handler(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
+    from core.evaluate.artifacts import record_artifact
     from core.evaluate.offline import evaluate_checkpoint
     from core.evaluate.report import format_report
     from core.inference import load_trained
@@ -35,6 +36,13 @@ def _handler(args: argparse.Namespace) -> int:
         tmp.write_text(json.dumps(report, indent=2))
         tmp.replace(out)
         print(f"report written to {out}")
+    summary = {"mode": report["mode"], "dataset": report["dataset"]["name"], **report["summary"]}
+    summary.pop("confusion_matrix", None)
+    summary.pop("per_class_accuracy", None)
+    if report["probe_saved"]:
+        record_artifact(trained.run_id, "probe", report["probe_saved"], {**trained.identity(), **summary})
+    if args.out:
+        record_artifact(trained.run_id, "eval_report", Path(args.out).resolve(), {**trained.identity(), **summary})
     return 0
 
 
@@ -47,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "use their official folds (--folds all for 5-fold cross-validation).",
     )
     p.add_argument("--checkpoint", required=True, help="checkpoint file, run folder, or run id")
-    p.add_argument("--which", default="best", help="checkpoint in a run folder: best, last or epoch_NNN (default best)")
+    p.add_argument("--which", default="best", help="checkpoint in a run folder: best (default), last or epoch_NNNN")
     p.add_argument("--dataset", help="dataset to evaluate on (default: the run's own)")
     p.add_argument("--root", help="dataset folder (default: the run's, then $CLAR_DATA_DIR/<name>, ./data/<name>)")
     p.add_argument("--task", help="dataset task, e.g. instrument_family or pitch for nsynth")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -115,25 +114,10 @@ def embed_dataset(
     _atomic(out / METADATA_CSV, write_csv)
     _atomic(out / METADATA_JSON, lambda f: json.dump(meta, f, indent=2))
     if register:
-        _register(trained, out, meta)
+        from core.evaluate.artifacts import record_artifact
+
+        record_artifact(trained.run_id, "embeddings", out / EMBEDDINGS_FILE, meta)
     return meta
-
-
-def _register(trained: Trained, out: Path, meta: dict) -> None:
-    """Record the embeddings in the run store, only if the checkpoint's run is known there."""
-    try:
-        from core.runs import RunStore
-    except ImportError:
-        return
-    try:
-        store = RunStore()
-        store.get_run(trained.run_id)
-    except Exception:  # no store, or a checkpoint from outside it: nothing to register
-        return
-    try:
-        store.add_artifact(trained.run_id, "embeddings", str(out / EMBEDDINGS_FILE), meta)
-    except Exception as e:
-        warnings.warn(f"could not record the embeddings in the run store: {e}", stacklevel=2)
 
 
 def load_embeddings(out_dir: str | Path) -> tuple[np.ndarray, list[dict], dict]:

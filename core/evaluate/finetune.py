@@ -106,9 +106,9 @@ def finetune_evaluation(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total += float(loss) * idx.size
+            total += float(loss.detach()) * idx.size
             seen += idx.size
-            bar.set_postfix(loss=f"{float(loss):.3f}")
+            bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
         entry: dict = {"epoch": epoch, "train_loss": total / max(1, seen)}
         if has_valid:
             pred = _predict(frontend, encoder, linear, splits.valid, batch_size * 2, device)

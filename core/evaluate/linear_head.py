@@ -1,10 +1,10 @@
 """A fitted linear classifier on frozen embeddings, kept as plain tensors so it can be saved as ``probe.pt``.
 
-``fit_linear_head`` trains a multinomial logistic regression on standardised features with full-batch
-L-BFGS. The objective is ``mean cross-entropy + weight_decay / 2 * ||W||^2`` (the bias is not penalised),
-which equals scikit-learn's ``LogisticRegression(C=1 / (n * weight_decay))``. The weight decay is chosen
-from a grid by validation top-1 accuracy (ties go to the lower validation cross-entropy); the test split is
-never looked at here.
+``fit_linear_head`` fits ``core.evaluate.probes.fit_linear_probe`` (multinomial logistic regression on
+standardised features, full-batch L-BFGS, objective ``mean cross-entropy + weight_decay / 2 * ||W||^2``, i.e.
+scikit-learn's ``LogisticRegression(C=1 / (n * weight_decay))``) for each weight decay of a grid and keeps the
+one with the best validation top-1 accuracy (ties go to the lower validation cross-entropy); the test split
+is never looked at here.
 
 A saved head is a small dict of tensors plus JSON-able values, read back with
 ``torch.load(weights_only=True)``: it never executes code.
@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from core.errors import CheckpointError, ConfigError
+from core.evaluate.probes import fit_linear_probe
 
 PROBE_FORMAT_VERSION = 1
 DEFAULT_WEIGHT_DECAYS = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
@@ -118,32 +119,6 @@ class LinearHead:
         return cls.from_state_dict(state, source=str(path))
 
 
-def _standardise_stats(x: Tensor) -> tuple[Tensor, Tensor]:
-    mean = x.mean(0)
-    std = x.std(0, unbiased=False)
-    std = torch.where(std > 1e-6, std, torch.ones_like(std))
-    return mean, std
-
-
-def _fit_one(z: Tensor, y: Tensor, num_classes: int, weight_decay: float, max_iter: int) -> tuple[Tensor, Tensor]:
-    """Full-batch L-BFGS on standardised features ``z`` (float64 for a tight optimum). Returns (W, b)."""
-    d = z.shape[1]
-    w = torch.zeros(num_classes, d, dtype=z.dtype, device=z.device, requires_grad=True)
-    b = torch.zeros(num_classes, dtype=z.dtype, device=z.device, requires_grad=True)
-    opt = torch.optim.LBFGS(
-        [w, b], lr=1.0, max_iter=max_iter, tolerance_grad=1e-9, tolerance_change=1e-12, line_search_fn="strong_wolfe"
-    )
-
-    def closure() -> Tensor:
-        opt.zero_grad()
-        loss = F.cross_entropy(z @ w.T + b, y) + 0.5 * weight_decay * (w * w).sum()
-        loss.backward()
-        return loss
-
-    opt.step(closure)
-    return w.detach(), b.detach()
-
-
 def fit_linear_head(
     train_x: Tensor | np.ndarray,
     train_y: Tensor | np.ndarray,
@@ -152,66 +127,61 @@ def fit_linear_head(
     valid_y: Tensor | np.ndarray | None = None,
     *,
     weight_decays: Sequence[float] = DEFAULT_WEIGHT_DECAYS,
-    max_iter: int = 500,
+    max_iter: int = 100,
     device: str | torch.device = "cpu",
 ) -> tuple[LinearHead, dict]:
     """Fit a logistic-regression head on ``train_x`` [N, D] / ``train_y`` [N] (rows with label -1 are ignored).
 
-    With validation data, every weight decay in ``weight_decays`` is fitted and the one with the best
-    validation top-1 accuracy is kept; without it (or with an empty validation set) the middle of the grid
-    is used and the selection says so. Returns ``(head, selection)`` where ``selection`` holds the chosen
-    weight decay and the validation top-1 / cross-entropy of every candidate.
+    Each candidate is ``core.evaluate.probes.fit_linear_probe`` (full-batch L-BFGS, at most ``max_iter``
+    iterations). With validation data, every weight decay in ``weight_decays`` is fitted and the one with the
+    best validation top-1 accuracy is kept (ties: lower validation cross-entropy); without it (or with no
+    labelled validation clip) the middle of the grid is used and the selection says so. Returns
+    ``(head, selection)``: ``selection`` holds the chosen weight decay and every candidate's validation
+    top-1 and cross-entropy.
     """
-    dev = torch.device(device)
-    x = torch.as_tensor(np.asarray(train_x), dtype=torch.float64, device=dev)
-    y = torch.as_tensor(np.asarray(train_y), dtype=torch.int64, device=dev)
-    keep = y >= 0
-    x, y = x[keep], y[keep]
     num_classes = len(class_names)
-    if x.shape[0] == 0:
+    y = np.asarray(train_y, dtype=np.int64).reshape(-1)
+    if not (y >= 0).any():
         raise ConfigError("linear probe: no labelled training clips")
     if int(y.max()) >= num_classes:
         raise ConfigError(f"linear probe: label {int(y.max())} out of range for {num_classes} classes")
     if not weight_decays:
         raise ConfigError("linear probe: the weight-decay grid is empty")
-    mean, std = _standardise_stats(x)
-    z = (x - mean) / std
-
-    have_valid = valid_x is not None and valid_y is not None and len(valid_y) > 0
-    if have_valid:
-        vx = torch.as_tensor(np.asarray(valid_x), dtype=torch.float64, device=dev)
-        vy = torch.as_tensor(np.asarray(valid_y), dtype=torch.int64, device=dev)
-        vkeep = vy >= 0
-        vz, vy = (vx[vkeep] - mean) / std, vy[vkeep]
-        have_valid = vy.numel() > 0
+    vx = vy = None
+    if valid_x is not None and valid_y is not None:
+        vy = torch.as_tensor(np.asarray(valid_y, dtype=np.int64).reshape(-1))
+        keep = vy >= 0
+        vx = torch.as_tensor(np.asarray(valid_x), dtype=torch.float32)[keep]
+        vy = vy[keep]
+    have_valid = vy is not None and vy.numel() > 0
     candidates = list(weight_decays) if have_valid else [sorted(weight_decays)[len(weight_decays) // 2]]
-
-    best = None
-    scores = []
+    best, scores = None, []
     for wd in candidates:
-        w, b = _fit_one(z, y, num_classes, float(wd), max_iter)
+        probe = fit_linear_probe(
+            train_x, y, epochs=max_iter, weight_decay=float(wd), device=device, num_classes=num_classes
+        ).cpu()
+        key = (0.0, 0.0)
         if have_valid:
-            logits = vz @ w.T + b
+            with torch.no_grad():
+                logits = probe(vx)
             acc = float((logits.argmax(1) == vy).double().mean())
             ce = float(F.cross_entropy(logits, vy))
             scores.append({"weight_decay": float(wd), "valid_top1": acc, "valid_ce": ce})
             key = (acc, -ce)
-        else:
-            key = (0.0, 0.0)
         if best is None or key > best[0]:
-            best = (key, float(wd), w, b)
-    _, wd, w, b = best
+            best = (key, float(wd), probe)
+    _, wd, probe = best
     head = LinearHead(
-        mean=mean.float().cpu(),
-        std=std.float().cpu(),
-        weight=w.float().cpu(),
-        bias=b.float().cpu(),
+        mean=probe.mean.detach().clone(),
+        std=probe.std.detach().clone(),
+        weight=probe.linear.weight.detach().clone(),
+        bias=probe.linear.bias.detach().clone(),
         class_names=[str(c) for c in class_names],
     )
     selection = {
         "weight_decay": wd,
         "selected_on": "valid" if have_valid else "none (no validation clips: middle of the grid)",
         "candidates": scores,
-        "train_clips": int(y.numel()),
+        "train_clips": int((y >= 0).sum()),
     }
     return head, selection

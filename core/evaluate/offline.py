@@ -25,8 +25,9 @@ validation fold among the others, and the report gives each fold plus the mean +
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -146,6 +147,7 @@ def linear_evaluation(
     finetune: bool = False,
     finetune_options: dict | None = None,
     weight_decays: Sequence[float] = DEFAULT_WEIGHT_DECAYS,
+    probe_max_iter: int = 100,
     batch_size: int = 64,
     embeddings: EmbeddingCache | None = None,
     progress: bool = True,
@@ -153,10 +155,12 @@ def linear_evaluation(
     """Evaluate ``trained`` on one train/valid/test assignment: a dataset (its ``split`` column) or splits.
 
     ``label_fraction`` and ``label_seed`` default to the run's own on the run's own dataset, else to all
-    labels (1.0) and seed 0. With ``finetune`` the encoder is fine-tuned (``finetune_options`` go to
-    ``core.evaluate.finetune.finetune_evaluation``). Returns ``(result, probe)``; the probe is the fitted
-    linear head (None when fine-tuning). The result holds ``fold``, ``label_fraction``, ``label_seed``,
-    ``clips`` (counts), ``selection`` and ``valid``/``test`` scores (see ``classification_report``).
+    labels (1.0) and seed 0. The probe's weight decay is chosen from ``weight_decays`` on validation, each
+    fit running at most ``probe_max_iter`` L-BFGS iterations. With ``finetune`` the encoder is fine-tuned
+    (``finetune_options`` go to ``core.evaluate.finetune.finetune_evaluation``). Returns ``(result, probe)``;
+    the probe is the fitted linear head (None when fine-tuning). The result holds ``fold``,
+    ``label_fraction``, ``label_seed``, ``clips`` (counts), ``selection`` and ``valid``/``test`` scores (see
+    ``classification_report``).
     """
     splits = data if isinstance(data, EvalSplits) else EvalSplits.from_dataset(data)
     own = _is_own(trained, splits)
@@ -192,6 +196,8 @@ def linear_evaluation(
         valid_x,
         np.asarray(splits.valid.labels),
         weight_decays=weight_decays,
+        max_iter=probe_max_iter,
+        device=trained.device,
     )
     result["selection"] = selection
     for name, x, ds in (("valid", valid_x, splits.valid), ("test", test_x, splits.test)):
@@ -204,27 +210,31 @@ def linear_evaluation(
 
 def cross_validation(
     trained: Trained,
-    folds: dict[int | None, AudioDataset | EvalSplits],
+    folds: Mapping[int | None, AudioDataset | EvalSplits | Callable[[], EvalSplits]],
     *,
     batch_size: int = 64,
     progress: bool = True,
     **kwargs,
 ) -> tuple[dict, dict[int | None, LinearHead]]:
-    """``linear_evaluation`` for each entry of ``folds`` (test fold -> its dataset or splits).
+    """``linear_evaluation`` for each entry of ``folds``: test fold -> its dataset, its splits, or a function
+    returning the splits (called when the fold's turn comes, so only one fold's audio is in memory).
 
-    Clips shared between folds are embedded once. Returns ``(report, probes)``: ``report`` has ``folds``
-    (the result of each, with its ``fold``) and ``summary`` (``core.evaluate.report.summarise_folds``);
-    ``probes`` maps each fold to its fitted head (empty when fine-tuning).
+    Clips shared between folds are embedded once. Returns ``(report, probes)``: ``report`` has ``dataset``
+    (name, task, class names), ``folds`` (the result of each, with its ``fold``) and ``summary``
+    (``core.evaluate.report.summarise_folds``); ``probes`` maps each fold to its fitted head (empty when
+    fine-tuning).
     """
     if not folds:
         raise ConfigError("cross-validation needs at least one fold")
     cache = EmbeddingCache(trained, batch_size, progress)
-    results, probes, class_names = [], {}, None
+    results, probes, dataset = [], {}, None
     for fold, data in folds.items():
+        if callable(data):
+            data = data()
         splits = data if isinstance(data, EvalSplits) else EvalSplits.from_dataset(data)
-        if class_names is None:
-            class_names = list(splits.class_names)
-        elif list(splits.class_names) != class_names:
+        if dataset is None:
+            dataset = {"name": splits.name, "task": splits.task, "class_names": list(splits.class_names)}
+        elif list(splits.class_names) != dataset["class_names"]:
             raise DatasetError(f"{splits.name}: fold {fold} has other class names than the first fold")
         result, head = linear_evaluation(
             trained, splits, embeddings=cache, batch_size=batch_size, progress=progress, **kwargs
@@ -233,7 +243,8 @@ def cross_validation(
         results.append(result)
         if head is not None:
             probes[fold] = head
-    return {"folds": results, "summary": summarise_folds(results, class_names)}, probes
+    summary = summarise_folds(results, dataset["class_names"])
+    return {"dataset": dataset, "folds": results, "summary": summary}, probes
 
 
 def parse_folds(folds: str | int | Sequence[int] | None, default: int | None) -> list[int]:
@@ -301,6 +312,7 @@ def evaluate_checkpoint(
     label_fraction: float | None = None,
     data_overrides: dict | None = None,
     weight_decays: Sequence[float] = DEFAULT_WEIGHT_DECAYS,
+    probe_max_iter: int = 100,
     batch_size: int = 64,
     save_probe: bool = True,
     progress: bool = True,
@@ -315,7 +327,7 @@ def evaluate_checkpoint(
     """
     settings = evaluation_data(trained, dataset=dataset, root=root, task=task, folds=folds, overrides=data_overrides)
     seed = int(trained.data.get("seed", 0))
-    fold_splits = {fold: load_splits(d, seed, progress) for fold, d in settings.items()}
+    fold_splits = {fold: partial(load_splits, d, seed, progress) for fold, d in settings.items()}
     report, probes = cross_validation(
         trained,
         fold_splits,
@@ -325,17 +337,14 @@ def evaluate_checkpoint(
         finetune_options=finetune_options,
         label_fraction=label_fraction,
         weight_decays=weight_decays,
+        probe_max_iter=probe_max_iter,
     )
-    first = next(iter(fold_splits.values()))
-    report = {
-        "checkpoint": trained.identity(),
-        "dataset": {"name": first.name, "task": first.task, "class_names": list(first.class_names)},
-        "mode": "finetune" if finetune else "linear",
-        **report,
-        "probe_saved": None,
-    }
-    if save_probe and probes and _is_own(trained, first):
-        run_fold = trained.data.get("fold") or (1 if first.name in FOLD_DATASETS else None)
+    dataset_info = report["dataset"]
+    report = {"checkpoint": trained.identity(), "mode": "finetune" if finetune else "linear", **report}
+    report["probe_saved"] = None
+    own = dataset_info["name"] == trained.data.get("name") and dataset_info["class_names"] == trained.class_names
+    if save_probe and probes and own:
+        run_fold = trained.data.get("fold") or (1 if dataset_info["name"] in FOLD_DATASETS else None)
         fold = run_fold if run_fold in probes else next(iter(probes))
         report["probe_saved"] = str(trained.attach_probe(probes[fold], save=True))
     return report

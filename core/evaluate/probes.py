@@ -7,7 +7,7 @@ Rows of an evaluation set labelled -1 are left out of its metrics. Features may 
 tensors on any device; they are copied to ``device`` as float32.
 
 Linear probe. Multinomial logistic regression ``logits = W x' + b`` on standardised features ``x'`` (mean and
-standard deviation of the labelled training rows), minimising
+standard deviation of the labelled training rows; a feature constant there is left unscaled), minimising
 ``mean_i CE(logits_i, y_i) + weight_decay / 2 * ||W||^2`` (the bias is not penalised). This is scikit-learn's
 ``LogisticRegression(C=1 / (weight_decay * n_train))`` objective. ``optimizer="lbfgs"`` (default) runs
 full-batch L-BFGS with a strong-Wolfe line search for at most ``epochs`` iterations; ``"adam"`` runs
@@ -151,7 +151,11 @@ def _fit_impl(
     probe = LinearProbe(x.shape[1], num_classes).to(x.device)
     if standardize:
         probe.mean.copy_(x.mean(dim=0))
-        probe.std.copy_(x.std(dim=0, unbiased=False).clamp_min(1e-6))
+        std = x.std(dim=0, unbiased=False)
+        # A feature constant over the training rows (e.g. a dead ReLU unit) carries no information; dividing it
+        # by ~0 would blow up whatever value it takes at evaluation. Leave it unscaled: its weight stays 0.
+        tiny = 1e-6 * float(x.abs().max().clamp_min(1e-12))
+        probe.std.copy_(torch.where(std > tiny, std, torch.ones_like(std)))
     xs = (x - probe.mean) / probe.std
     w, b = probe.linear.weight, probe.linear.bias
 

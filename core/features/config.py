@@ -184,6 +184,8 @@ def _validate(cfg: FeatureConfig) -> None:
         raise ConfigError("feature config center: False needs stft_n_fft == mel_n_fft (else frames differ)")
     if bins != n_mels:
         raise ConfigError(f"feature config stft_bins: {bins} must equal n_mels {n_mels} (channels share a height)")
+    _check_num(cfg, "stft_fmin", 0.0, strict=True)
+    _check_num(cfg, "stft_fmax", 0.0, strict=True)
     if cfg.stft_scale == "linear":
         if cfg.stft_n_fft % (2 * bins):
             raise ConfigError(
@@ -191,8 +193,6 @@ def _validate(cfg: FeatureConfig) -> None:
                 "for the linear STFT channel"
             )
     else:
-        _check_num(cfg, "stft_fmin", 0.0, strict=True)
-        _check_num(cfg, "stft_fmax", 0.0, strict=True)
         if not cfg.stft_fmin < cfg.stft_fmax <= nyquist:
             raise ConfigError(
                 f"feature config stft_fmin/stft_fmax: need 0 < {cfg.stft_fmin} < {cfg.stft_fmax} <= {nyquist} Hz"

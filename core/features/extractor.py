@@ -16,7 +16,8 @@ from core.features.config import FeatureConfig, feature_config
 from core.features.db import power_to_db
 from core.features.logfreq import dft_kernel, log_frequencies, logfreq_dft
 from core.features.mel import mel_filterbank
-from core.features.stft import linear_stft, make_window, phase, reduce_bins
+from core.features.precision import ieee_fp32
+from core.features.stft import linear_stft, make_window, phase, power, reduce_bins, wrap_phase
 
 
 class ClarFeatures(nn.Module):
@@ -24,28 +25,34 @@ class ClarFeatures(nn.Module):
 
     Args:
         config: a :class:`FeatureConfig` or a preset name (``"paper"`` or ``"official"``).
+        dtype: dtype of the buffers and the computation: float32 (default) or float64 (reference-grade, for
+            tests; the buffers are built in float64 either way and rounded once).
 
     ``forward(x)``: ``x`` [B, T] (or [T]) float waveforms at ``config.sample_rate`` Hz, values nominally in
     [-1, 1] -> float tensor [B, 3, n_bins, num_frames(T)] in the module's dtype (float32 by default).
     """
 
-    def __init__(self, config: FeatureConfig | str = "paper") -> None:
+    def __init__(self, config: FeatureConfig | str = "paper", dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
         self.config = feature_config(config) if isinstance(config, str) else config
         if not isinstance(self.config, FeatureConfig):
             raise ConfigError(f"ClarFeatures config: expected a FeatureConfig or a preset name, got {config!r}")
+        if dtype not in (torch.float32, torch.float64):
+            raise ConfigError(f"ClarFeatures dtype: {dtype} is not torch.float32 or torch.float64")
         cfg = self.config
         window = make_window(cfg.window, cfg.win_length, dtype=torch.float64)
-        self.register_buffer("window", window.float(), persistent=False)
+        self.register_buffer("window", window.to(dtype), persistent=False)
         fb = mel_filterbank(
             cfg.sample_rate, cfg.mel_n_fft, cfg.n_mels, cfg.mel_fmin, cfg.mel_fmax, cfg.mel_scale, cfg.mel_norm
         )
-        self.register_buffer("mel_fb", torch.from_numpy(fb).float(), persistent=False)
+        self.register_buffer("mel_fb", torch.from_numpy(fb).to(dtype), persistent=False)
         if cfg.stft_scale == "log":
             offset = (cfg.stft_n_fft - cfg.win_length) // 2
             freqs = log_frequencies(cfg.stft_fmin, cfg.stft_fmax, cfg.stft_bins)
             kernel = dft_kernel(freqs, window.numpy(), offset, cfg.sample_rate)
-            self.register_buffer("dft_kernel", torch.from_numpy(kernel).float(), persistent=False)
+            self.register_buffer(
+                "dft_kernel", torch.from_numpy(kernel.T.copy()).to(dtype).unsqueeze(1), persistent=False
+            )
             self._dft_offset = offset
         else:
             self.register_buffer("dft_kernel", None, persistent=False)
@@ -66,23 +73,33 @@ class ClarFeatures(nn.Module):
             raise ConfigError(f"ClarFeatures input: expected waveforms [B, T], got shape {tuple(x.shape)}")
         if not cfg.center and x.shape[-1] < max(cfg.stft_n_fft, cfg.mel_n_fft):
             raise ConfigError(f"ClarFeatures input: {x.shape[-1]} samples is shorter than n_fft with center=False")
+        if not x.is_floating_point():
+            raise ConfigError(f"ClarFeatures input: expected float waveforms in [-1, 1], got dtype {x.dtype}")
+        if x.device != self.mel_fb.device:
+            raise ConfigError(
+                f"ClarFeatures input: waveforms are on {x.device} but the extractor is on {self.mel_fb.device}; "
+                "move it with .to(device)"
+            )
         x = x.to(self.mel_fb.dtype)
+        with ieee_fp32(x.device):
+            return self._channels(x)
+
+    def _channels(self, x: Tensor) -> Tensor:
+        cfg = self.config
+        n_frames = cfg.num_frames(x.shape[-1])
+        out = x.new_empty(x.shape[0], 3, cfg.n_mels, n_frames)
+        # frequency-last ([B, frames, freq]) until the final transposed copies into ``out``
         mel_spec = linear_stft(x, cfg.mel_n_fft, cfg.hop_length, self.window, cfg.center)
-        mel_power = mel_spec.real.square() + mel_spec.imag.square()
-        mel = torch.matmul(self.mel_fb, mel_power)
+        mel = torch.matmul(power(mel_spec), self.mel_fb.T)
+        out[:, 2] = power_to_db(mel, cfg.amin, cfg.top_db).transpose(-1, -2)
         if cfg.stft_scale == "log":
-            spec = logfreq_dft(x, self.dft_kernel, cfg.stft_n_fft, cfg.hop_length, self._dft_offset, cfg.center)
-            power = spec.real.square() + spec.imag.square()
+            re, im = logfreq_dft(x, self.dft_kernel, cfg.stft_n_fft, cfg.hop_length, self._dft_offset, cfg.center)
+            out[:, 0] = power_to_db(re.square() + im.square(), cfg.amin, cfg.top_db)
+            out[:, 1] = wrap_phase(torch.atan2(im, re))
         else:
-            full = mel_spec if cfg.stft_n_fft == cfg.mel_n_fft else None
-            if full is None:
-                full = linear_stft(x, cfg.stft_n_fft, cfg.hop_length, self.window, cfg.center)
-            power, spec = reduce_bins(full, cfg.stft_bins, cfg.stft_reduction)
-        return torch.stack(
-            [
-                power_to_db(power, cfg.amin, cfg.top_db),
-                phase(spec),
-                power_to_db(mel, cfg.amin, cfg.top_db),
-            ],
-            dim=1,
-        )
+            if cfg.stft_n_fft != cfg.mel_n_fft:
+                mel_spec = linear_stft(x, cfg.stft_n_fft, cfg.hop_length, self.window, cfg.center)
+            pw, kept = reduce_bins(mel_spec, cfg.stft_bins, cfg.stft_reduction)
+            out[:, 0] = power_to_db(pw, cfg.amin, cfg.top_db).transpose(-1, -2)
+            out[:, 1] = phase(kept).transpose(-1, -2)
+        return out

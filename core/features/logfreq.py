@@ -12,8 +12,8 @@ so with fmin 40, fmax 8000 and 128 bins the top bin is 40 * 200 ** (127/128) = 7
 
 (w = the window centred in the n_fft frame, x zero outside the clip when centred), i.e. nnAudio's
 ``conv1d`` with ``window * cos`` and ``window * sin`` kernels, real part ``sum w x cos``, imaginary part
-``-sum w x sin``. We compute it as one matmul of the frames (a strided view, only the ``win_length`` samples
-under the window) with a [win_length, 2K] cos/sin kernel.
+``-sum w x sin``. We compute it as one strided ``conv1d`` of the padded waveforms with the [2K, 1, win_length]
+cos/sin kernels (only the ``win_length`` samples under the window).
 """
 
 from __future__ import annotations
@@ -44,25 +44,22 @@ def dft_kernel(freqs: np.ndarray, window: np.ndarray, offset: int, sample_rate: 
     return np.concatenate([window[:, None] * np.cos(arg), -window[:, None] * np.sin(arg)], axis=1)
 
 
-def frames(x: Tensor, frame_length: int, hop_length: int, pad: int, offset: int, n_frames: int) -> Tensor:
-    """Strided view of frames [B, n_frames, frame_length] of ``x`` [B, T] padded with ``pad`` zeros each side.
+def logfreq_dft(
+    x: Tensor, weight: Tensor, n_fft: int, hop_length: int, offset: int, center: bool = True
+) -> tuple[Tensor, Tensor]:
+    """DFT at K frequencies of every frame: ``x`` [B, T] -> (real, imaginary), each [B, K, frames].
 
-    Frame t starts at padded index ``t * hop_length + offset``.
+    ``weight`` is the conv1d form of :func:`dft_kernel`: [2K, 1, win_length] (rows ``w*cos`` then ``-w*sin``)
+    on x's device and dtype; ``offset`` is where the window starts inside the n_fft frame. One strided
+    ``conv1d`` (a cross-correlation: out[c, t] = sum_n weight[c, n] * x_padded[t * hop + offset + n]) does all
+    frames and frequencies at once; on a 2-core CPU it measured 1.5-4x faster than framing with ``unfold``
+    and a matmul, and it maps to cuDNN on CUDA.
     """
-    xp = torch.nn.functional.pad(x, (pad, pad)) if pad else x
-    xp = xp[..., offset : offset + (n_frames - 1) * hop_length + frame_length]
-    return xp.unfold(-1, frame_length, hop_length)
-
-
-def logfreq_dft(x: Tensor, kernel: Tensor, n_fft: int, hop_length: int, offset: int, center: bool = True) -> Tensor:
-    """Complex DFT at the kernel's K frequencies: ``x`` [B, T] -> [B, K, frames].
-
-    ``kernel`` is :func:`dft_kernel` as a tensor [win_length, 2K] on x's device and dtype.
-    """
-    win_length = kernel.shape[0]
+    win_length = weight.shape[-1]
     pad = n_fft // 2 if center else 0
     n_frames = 1 + (x.shape[-1] + 2 * pad - n_fft) // hop_length
-    fr = frames(x, win_length, hop_length, pad, offset, n_frames)
-    out = torch.matmul(fr, kernel)  # [B, frames, 2K]
-    k = kernel.shape[1] // 2
-    return torch.complex(out[..., :k], out[..., k:]).transpose(-1, -2)
+    xp = torch.nn.functional.pad(x, (pad, pad)) if pad else x
+    xp = xp[..., offset : offset + (n_frames - 1) * hop_length + win_length]
+    out = torch.nn.functional.conv1d(xp.unsqueeze(1), weight, stride=hop_length)  # [B, 2K, frames]
+    k = weight.shape[0] // 2
+    return out[:, :k], out[:, k:]

@@ -32,8 +32,13 @@ def padded_window(window: Tensor, n_fft: int) -> Tensor:
 
 
 def linear_stft(x: Tensor, n_fft: int, hop_length: int, window: Tensor, center: bool = True) -> Tensor:
-    """Complex STFT of waveforms ``x`` [B, T] -> [B, n_fft // 2 + 1, frames] (zero padding when centred)."""
-    return torch.stft(
+    """Complex STFT of waveforms ``x`` [B, T] -> [B, frames, n_fft // 2 + 1] (frequency last, contiguous).
+
+    Zero padding of n_fft // 2 on both sides when centred. (torch.stft's [B, freq, frames] result is a
+    transposed view of this layout; working frequency-last keeps every later op on contiguous memory, which
+    measured up to 10x faster for ``angle`` on CPU.)
+    """
+    spec = torch.stft(
         x,
         n_fft=n_fft,
         hop_length=hop_length,
@@ -45,33 +50,40 @@ def linear_stft(x: Tensor, n_fft: int, hop_length: int, window: Tensor, center: 
         onesided=True,
         return_complex=True,
     )
+    return spec.transpose(-1, -2)
+
+
+def power(spec: Tensor) -> Tensor:
+    """|S|^2 of a complex tensor (real dtype)."""
+    return spec.real.square() + spec.imag.square()
 
 
 def reduce_bins(spec: Tensor, n_bins: int, reduction: str = "decimate") -> tuple[Tensor, Tensor]:
-    """Reduce a one-sided STFT [B, F, T] to ``n_bins`` rows: returns (power, complex value of kept bins).
+    """Reduce a one-sided STFT [..., F] (frequency last) to ``n_bins``: returns (power, kept complex bins).
 
-    With d = (F - 1) // n_bins (F - 1 = n_fft / 2):
-    * ``"decimate"``: row m is bin d*m (power |S|^2 and the complex S for the phase). When the window spans
-      at most n_fft / d samples this is exactly the (n_fft / d)-point DFT of the windowed frame, up to a
-      known linear phase, i.e. no information is lost.
+    With d = (F - 1) // n_bins (F - 1 = n_fft / 2), output column m is:
+    * ``"decimate"``: bin d*m (power |S|^2 and the complex S for the phase). When the window spans at most
+      n_fft / d samples this is exactly the (n_fft / d)-point DFT of the windowed frame up to the linear
+      phase exp(-2j*pi*m*(n_fft - n_fft/d)/2/(n_fft/d)) (= (-1)^m for the paper preset), so nothing is lost.
     * ``"mean"``: power is the mean of |S|^2 over bins d*m .. d*m + d - 1; the complex value is bin d*m.
-    The Nyquist bin (n_fft / 2) is never kept.
+    The Nyquist bin (n_fft / 2) is never kept. Both outputs are contiguous.
     """
-    d = (spec.shape[-2] - 1) // n_bins
+    d = (spec.shape[-1] - 1) // n_bins
     if d < 1:
-        raise ConfigError(f"STFT channel: {spec.shape[-2]} bins cannot be reduced to {n_bins}")
-    kept = spec[..., : d * n_bins : d, :]
+        raise ConfigError(f"STFT channel: {spec.shape[-1]} bins cannot be reduced to {n_bins}")
+    kept = spec[..., : d * n_bins : d].contiguous()
     if reduction == "decimate":
-        power = kept.real.square() + kept.imag.square()
-    elif reduction == "mean":
-        full = spec[..., : d * n_bins, :]
-        power = (full.real.square() + full.imag.square()).unflatten(-2, (n_bins, d)).mean(dim=-2)
-    else:
-        raise ConfigError(f"stft_reduction {reduction!r}: unknown, choose decimate or mean")
-    return power, kept
+        return power(kept), kept
+    if reduction == "mean":
+        return power(spec[..., : d * n_bins]).unflatten(-1, (n_bins, d)).mean(dim=-1), kept
+    raise ConfigError(f"stft_reduction {reduction!r}: unknown, choose decimate or mean")
+
+
+def wrap_phase(angle: Tensor) -> Tensor:
+    """Map angles in [-pi, pi] (atan2's range) to (-pi, pi]: an exact -pi becomes +pi."""
+    return torch.where(angle <= -torch.pi, angle + 2 * torch.pi, angle)
 
 
 def phase(spec: Tensor) -> Tensor:
-    """Angle of a complex tensor in radians, in (-pi, pi] (an exact -pi is mapped to +pi)."""
-    ang = torch.angle(spec)
-    return torch.where(ang <= -torch.pi, ang + 2 * torch.pi, ang)
+    """Angle of a complex tensor in radians, in (-pi, pi]."""
+    return wrap_phase(torch.angle(spec))

@@ -86,8 +86,8 @@ def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.5, gather_distributed
             rows = torch.arange(2 * n, device=z1.device)
             positives = torch.cat([rows[n:], rows[:n]])
             return _nt_xent_rows(views, rows, positives, temperature) / (2 * n)
-        g1, offset = _gather_rows(z1)
-        g2, _ = _gather_rows(z2)
+        both, offset = _gather_rows(torch.cat([z1, z2], dim=1))  # one collective for both views
+        g1, g2 = both.split(z1.shape[1], dim=1)
         m = g1.shape[0]
         views = torch.cat([g1, g2])
         local = torch.arange(offset, offset + n, device=z1.device)

@@ -1,8 +1,9 @@
 """The frontend: waveform batch [B, T] (16 kHz) -> the encoder's input.
 
 For 2D encoders: ``ClarFeatures`` (three 128-bin spectrogram channels) followed by a ``FeatureNormalizer`` fitted
-on clean training clips. For 1D encoders: the waveform with a channel axis, [B, 1, T]. The frontend has no
-trainable parameters; its buffers (normaliser statistics) are saved in checkpoints under ``frontend``.
+on clean training clips. For 1D encoders: the waveform itself, [B, T] (the encoders add the channel axis).
+The frontend has no trainable parameters; its buffers (normaliser statistics)
+are saved in checkpoints under ``frontend``.
 """
 
 from __future__ import annotations
@@ -43,12 +44,12 @@ class FeatureFrontend(nn.Module):
 
 
 class WaveformFrontend(nn.Module):
-    """[B, T] waveforms -> [B, 1, T] for 1D encoders (nothing to fit)."""
+    """The identity on [B, T] waveforms, for 1D encoders (which add their channel axis); nothing to fit."""
 
     input_kind = "waveform"
 
     def forward(self, x: Tensor) -> Tensor:
-        return x.unsqueeze(1)
+        return x
 
     def fit(self, waveform_batches: Iterable[Tensor]) -> WaveformFrontend:
         return self
@@ -58,7 +59,7 @@ class WaveformFrontend(nn.Module):
 
 
 def build_frontend(config: TrainConfig | dict[str, Any]) -> FeatureFrontend | WaveformFrontend:
-    """The frontend for ``config`` (a TrainConfig or its dict): features for 2D encoders, [B, 1, T] for 1D."""
+    """The frontend for ``config`` (a TrainConfig or its dict): features for 2D encoders, identity for 1D."""
     cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
     if cfg.input_kind == "waveform":
         return WaveformFrontend()

@@ -16,7 +16,6 @@ import contextlib
 import copy
 import logging
 import math
-import os
 import random
 import threading
 import time
@@ -355,14 +354,16 @@ class Trainer:
             from core.evaluate import knn_probe, linear_probe
 
             labelled = self.data.labelled
+            c = self.data.num_classes
             h_train, _ = self.embed(self.train_store, labelled, net=net)
             x_train, y_train = h_train.numpy(), np.asarray(self.data.train.labels[labelled])
             if cfg.eval.linear_probe:
-                for name, m in linear_probe(x_train, y_train, embedded, seed=cfg.runtime.seed).items():
+                probe = linear_probe(x_train, y_train, embedded, seed=cfg.runtime.seed, num_classes=c)
+                for name, m in probe.items():
                     metrics[f"{name}/linear_acc"] = _probe_acc(m)
             if cfg.eval.knn:
                 k = min(cfg.eval.knn_k, len(y_train))
-                for name, m in knn_probe(x_train, y_train, embedded, k=k).items():
+                for name, m in knn_probe(x_train, y_train, embedded, k=k, num_classes=c).items():
                     metrics[f"{name}/knn_acc"] = _probe_acc(m)
         return metrics
 
@@ -483,8 +484,7 @@ def run_training(
     the run store holds the per-step and per-epoch metrics and, at the end, the final metrics.
     """
     root = Path(checkpoint_root) if checkpoint_root else checkpoints_dir()
-    main = int(os.environ.get("RANK", "0")) == 0
-    store_obj = _open_store(store) if main else None
+    store_obj = _open_store(store)  # every rank may read a config from it; only rank 0 writes
     checkpoint_state = None
     if resume:
         run_id = resume
@@ -495,8 +495,6 @@ def run_training(
             log.info("resuming run %s from %s (epoch %d)", run_id, path, checkpoint_state["epoch"])
             cfg = _resume_config(checkpoint_state["config"], overrides)
         else:
-            if store_obj is None:
-                raise CheckpointError(f"{manager.dir}: no checkpoint to resume from")
             cfg = _resume_config(_stored_config(store_obj.get_run(run_id)), overrides)
     else:
         if config is None:

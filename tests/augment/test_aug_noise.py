@@ -101,3 +101,15 @@ def test_same_example_same_noise_in_any_batch():
     y, params = aug(x, 9, return_params=True)
     one = {k: v[2:3] for k, v in params.items()}
     torch.testing.assert_close(aug.apply(x[2:3], one), y[2:3], atol=1e-6, rtol=0)
+
+
+def test_whole_clip_reference_for_the_authors_preset():
+    t = SR
+    x = _sines(4, t)
+    x[:, t // 4 :] = 0.0  # three quarters silent
+    aug = build_augmentation("noise", preset="authors", p=1.0)
+    y, params = aug(x, 0, return_params=True)
+    xs, noise = x.double().numpy(), (y - x).double().numpy()
+    for i in range(4):
+        snr = 10 * math.log10(np.mean(xs[i] ** 2) / np.mean(noise[i] ** 2))  # RMS over the whole clip
+        assert abs(snr - float(params["snr_db"][i])) < 0.5

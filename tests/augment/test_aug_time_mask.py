@@ -43,7 +43,7 @@ def test_noise_fill_span_and_level():
 
 def test_authors_preset_is_exactly_one_eighth():
     aug = build_augmentation("time_mask", preset="authors")
-    params = aug.randomize_parameters(torch.zeros(200, 16000), 0)
+    params = aug.randomize_parameters(torch.zeros(1, 1).expand(200, 16000), 0)
     assert set(params["length"].tolist()) == {2000}
     assert aug.p == 0.25  # their internal coin flip (0.5) behind RandomApply (0.5)
 

@@ -32,3 +32,13 @@ def test_two_views_with_identity_pipeline():
     v1, v2 = two_views(x, lambda t, g, return_params: (t, None))
     v1.zero_()
     assert not torch.equal(v2, v1) and not torch.equal(x, v1)
+
+
+def test_two_views_of_a_single_augmentation():
+    from core.augment import AddNoise
+
+    x = _batch(4, 400)
+    v1, v2, p1, p2 = two_views(x, AddNoise(p=1.0), generator=0, return_params=True)
+    assert not torch.equal(p1["seed"], p2["seed"])
+    v2.add_(1.0)
+    assert not torch.equal(v1, v2) and torch.equal(x, _batch(4, 400))

@@ -125,3 +125,16 @@ def test_bad_input():
         linear_probe(x, y, {"valid": (x[:, :2], y)})
     with pytest.raises(ValueError, match="NaN"):
         linear_probe(np.full_like(x, np.nan), y, {})
+
+
+def test_constant_training_feature_does_not_blow_up_at_evaluation(digits):
+    xtr, ytr, xte, yte = digits
+    # A (nearly) dead unit in training: it varies by ~1e-8 only.
+    dead = 1e-8 * np.random.default_rng(0).normal(size=(len(xtr), 1)).astype(np.float32)
+    xtr = np.concatenate([xtr, dead], axis=1)
+    zero = np.concatenate([xte, np.zeros((len(xte), 1), np.float32)], axis=1)
+    live = np.concatenate([xte, np.full((len(xte), 1), 0.3, np.float32)], axis=1)  # it fires at evaluation
+    a = linear_probe(xtr, ytr, {"t": (zero, yte)}, epochs=50)["t"]
+    b = linear_probe(xtr, ytr, {"t": (live, yte)}, epochs=50)["t"]
+    np.testing.assert_array_equal(a["confusion_matrix"], b["confusion_matrix"])
+    assert a["top1"] > 0.85

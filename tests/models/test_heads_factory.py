@@ -64,8 +64,8 @@ def test_every_encoder_in_a_clar_model(name):
     assert model.input_kind in ("features", "waveform")
     with torch.no_grad():
         if model.input_kind == "features":
-            x = torch.randn(2, 3, 128, 126)
-            out = model(x)
+            out = model(torch.randn(2, 3, 128, 126))  # 1 s: 1 + 16000 // 128 frames
+            assert model(torch.randn(1, 3, 128, 626))["h"].shape == (1, 512)  # 5 s
         else:
             out = model(torch.randn(2, 16000))  # 1 s; 5 s inputs are covered per encoder elsewhere
     assert out["h"].shape == (2, 512) and out["z"].shape == (2, 128) and out["logits"].shape == (2, 10)

@@ -72,10 +72,13 @@ def test_resnet18_2d_shapes_and_grad(frames):
     assert all(p.grad is not None for p in model.parameters())
 
 
-def test_resnet18_1d_shapes_1s_and_5s():
+def test_resnet18_1d_shapes_1s_and_5s_total_stride_32():
     torch.manual_seed(0)
     model = build_encoder("resnet18_1d").eval()
+    stem = torch.nn.Sequential(model.conv1, model.bn1, model.relu, model.maxpool)
     with torch.no_grad():
+        trunk = model.layer4(model.layer3(model.layer2(model.layer1(stem(torch.randn(2, 1, 16000))))))
+        assert trunk.shape == (2, 512, 16000 // 32)
         assert model(torch.randn(2, 16000)).shape == (2, 512)
         assert model(torch.randn(1, 1, 80000)).shape == (1, 512)
 
@@ -86,14 +89,6 @@ def test_resnet_embed_dim_and_in_channels():
     with torch.no_grad():
         assert model(torch.randn(2, 1, 64, 40)).shape == (2, 256)
     assert build_encoder("resnet18_1d").input_kind == "waveform"
-
-
-def test_resnet1d_total_stride_32():
-    model = ResNet18_1d().eval()
-    stem = torch.nn.Sequential(model.conv1, model.bn1, model.relu, model.maxpool)
-    with torch.no_grad():
-        out = model.layer4(model.layer3(model.layer2(model.layer1(stem(torch.randn(1, 1, 16000))))))
-    assert out.shape == (1, 512, 16000 // 32)
 
 
 def test_zero_init_residual_makes_blocks_identity_branches():

@@ -1,0 +1,357 @@
+"""Benchmark: CLAR training throughput on the CPU (or a GPU), ours vs an authors'-style input pipeline.
+
+Data: FSDD training clips from $CLAR_DATA_DIR (2700 one-second clips by default), CLAR regime at 10% labels,
+two augmented views per clip, batch 64. For each encoder (``small_cnn_2d`` and ``resnet18_2d``):
+
+* **ours** (``core.train.Trainer``): waveforms resident on the device, both views augmented on the whole batch
+  (``core.augment.two_views``), ``ClarFeatures`` on the whole batch, then the model step. The stage shares
+  (input / augment / features / model) come from the trainer's own stage timer, synchronised on GPUs.
+* **authors' style**: a ``torch.utils.data.DataLoader`` with ``--workers`` worker processes; each worker takes
+  one clip at a time, augments it twice with librosa/numpy (``librosa.effects.pitch_shift`` and
+  ``time_stretch`` where those augmentations are in the set, fades, noise, masks and shifts in numpy, with the
+  same ranges and p = 0.5), and computes the features of each view on its own. The main process runs the same
+  model step. Its "input" share is the time the step waits for the loader.
+
+Both pipelines first run one untimed warm-up model step. By default the timed window is a whole epoch
+(clips // batch steps); ``--steps N`` times N steps and extrapolates to the epoch. The augmentation set is
+the paper's ``all`` when every augmentation is installed, else the installed ones (the table says which).
+Writes the "train" section of docs/benchmarks.md unless ``--quick`` or ``--no-write``;
+on CUDA it also reports ResNet18 with bf16 AMP.
+
+Usage: ``python bench/train.py [--quick] [--clips 2700] [--steps 0] [--batch-size 64] [--workers 2]
+[--encoders small_cnn_2d,resnet18_2d] [--device cpu] [--threads N] [--no-write]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._report import machine_info, markdown_table, write_section
+from core import SAMPLE_RATE
+from core.device import resolve_device
+from core.train.config import TrainConfig
+from core.train.pipeline import prepare_splits
+
+# -- authors'-style per-clip augmentations (numpy / librosa), same ranges as the "paper" preset ---------------
+
+
+def _fade(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    n = len(x)
+    fin, fout = int(rng.uniform(0, 0.5) * n), int(rng.uniform(0, 0.5) * n)
+    env = np.ones(n, dtype=np.float32)
+    if fin:
+        env[:fin] = np.linspace(0, 1, fin, dtype=np.float32)
+    if fout:
+        env[n - fout :] *= np.linspace(1, 0, fout, dtype=np.float32)
+    return x * env
+
+
+def _time_mask(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    n = len(x)
+    width = int(rng.uniform(0, n / 8))
+    start = int(rng.integers(0, n - width + 1))
+    y = x.copy()
+    y[start : start + width] = 0
+    return y
+
+
+def _time_shift(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return np.roll(x, int(rng.integers(-len(x) // 2, len(x) // 2 + 1)))
+
+
+def _noise(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    snr_db = rng.uniform(0, 20)
+    noise = rng.standard_normal(len(x)).astype(np.float32)
+    p_sig = float(np.mean(x**2)) + 1e-12
+    noise *= math.sqrt(p_sig / (10 ** (snr_db / 10)) / (float(np.mean(noise**2)) + 1e-12))
+    return x + noise
+
+
+def _fix(y: np.ndarray, n: int) -> np.ndarray:
+    return y[:n] if len(y) >= n else np.pad(y, (0, n - len(y)))
+
+
+def _time_stretch(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    import librosa
+
+    return _fix(librosa.effects.time_stretch(x, rate=float(rng.uniform(0.5, 1.5))), len(x)).astype(np.float32)
+
+
+def _pitch_shift(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    import librosa
+
+    steps = int(rng.integers(-15, 16))
+    return librosa.effects.pitch_shift(x, sr=SAMPLE_RATE, n_steps=steps).astype(np.float32)
+
+
+AUTHORS_AUGS = {
+    "fade": _fade,
+    "time_mask": _time_mask,
+    "time_stretch": _time_stretch,
+    "pitch_shift": _pitch_shift,
+    "time_shift": _time_shift,
+    "noise": _noise,
+}
+
+
+class AuthorsStyleDataset(torch.utils.data.Dataset):
+    """One clip at a time: two librosa/numpy-augmented views, then the features of each view on its own."""
+
+    def __init__(self, waveforms: np.ndarray, labels: np.ndarray, augs: list[str], feature_preset: str) -> None:
+        self.waveforms, self.labels, self.augs, self.preset = waveforms, labels, augs, feature_preset
+        self.features = None
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def _view(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        for name in self.augs:
+            if rng.random() < 0.5:
+                x = AUTHORS_AUGS[name](x, rng)
+        return x
+
+    def __getitem__(self, i: int):
+        if self.features is None:  # built in the worker
+            from core.features import ClarFeatures
+
+            torch.set_num_threads(1)
+            self.features = ClarFeatures(self.preset)
+        rng = np.random.default_rng(i)
+        x = np.asarray(self.waveforms[i], dtype=np.float32)
+        views = []
+        for _ in range(2):
+            v = torch.from_numpy(np.ascontiguousarray(self._view(x, rng)))
+            with torch.no_grad():
+                views.append(self.features(v.unsqueeze(0))[0])
+        return views[0], views[1], int(self.labels[i])
+
+
+def authors_style(cfg: TrainConfig, data, augs: list[str], steps: int, workers: int, device: torch.device):
+    """Seconds per step and the share of it spent waiting for the loader, for the authors'-style pipeline.
+
+    The model is warmed up with one step on random features first; the timed window then starts a fresh epoch
+    (worker start-up included, as with the DataLoader's default non-persistent workers) and runs ``steps`` steps.
+    """
+    from core.features import ClarFeatures
+    from core.train.build import build_from_config
+    from core.train.objective import compute_loss
+    from core.train.optim import build_optimizer
+
+    model, _ = build_from_config(cfg, data.num_classes)
+    model.to(device).train()
+    opt = build_optimizer(model, "adam", 1e-3, 1e-6)
+    ds = AuthorsStyleDataset(data.train.waveforms, data.train.labels, augs, cfg.features.preset)
+    loader = torch.utils.data.DataLoader(
+        ds,
+        batch_size=cfg.data.batch_size,
+        shuffle=True,
+        num_workers=workers,
+        drop_last=True,
+        pin_memory=device.type == "cuda",
+    )
+
+    def step(v1, v2, y):
+        out = model(torch.cat([v1, v2]))
+        loss, _ = compute_loss("clar", out, y, cfg.loss)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    shape = ClarFeatures(cfg.features.preset)(torch.zeros(1, data.train.num_samples)).shape[1:]
+    warm = torch.randn(cfg.data.batch_size, *shape, device=device)
+    step(warm, warm, torch.zeros(cfg.data.batch_size, dtype=torch.int64, device=device))
+    wait = model_t = 0.0
+    cpu0 = _cpu_seconds()
+    t_start = time.perf_counter()
+    it = iter(loader)
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        v1, v2, y = next(it)
+        v1, v2, y = v1.to(device), v2.to(device), y.to(device)
+        t1 = time.perf_counter()
+        step(v1, v2, y)
+        wait += t1 - t0
+        model_t += time.perf_counter() - t1
+    total = time.perf_counter() - t_start
+    del it  # shuts the workers down and reaps them, so their CPU time is counted
+    return total / steps, wait / total, (_cpu_seconds() - cpu0) / steps
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and of its reaped children (the DataLoader workers)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def ours(cfg: TrainConfig, data, steps: int):
+    """Seconds per step and the stage shares of our pipeline (one warm-up step first, then ``steps`` steps)."""
+    from core.train.trainer import Trainer
+
+    trainer = Trainer(cfg, data=data, progress=False)
+    trainer.fit_frontend()
+    trainer.train_epoch(max_steps=1)  # warm-up
+    cpu0 = _cpu_seconds()
+    m = trainer.train_epoch(max_steps=steps)
+    cpu = (_cpu_seconds() - cpu0) / steps
+    shares = {k.split("/")[1].removesuffix("_share"): v for k, v in m.items() if k.startswith("time/")}
+    return m["train/epoch_s"] / steps, shares, cpu
+
+
+def make_config(encoder: str, args, augs: list[str], amp: str = "none") -> TrainConfig:
+    return TrainConfig.from_dict(
+        {
+            "data": {
+                "dataset": "fsdd",
+                "num_samples": SAMPLE_RATE,
+                "max_train_clips": args.clips,
+                "max_eval_clips": 8,
+                "valid_fraction": 0.0,
+                "label_fraction": 0.1,
+                "batch_size": args.batch_size,
+            },
+            "augment": {"names": ",".join(augs) if augs else "none"},
+            "model": {"regime": "clar", "encoder": encoder},
+            "features": {"fit_clips": 128},
+            "schedule": {"epochs": 100, "warmup_epochs": 0},
+            "runtime": {"device": args.device, "profile": True, "amp": amp, "checkpoint_every": 0},
+        },
+        source="bench/train.py",
+    )
+
+
+def installed_augs() -> tuple[list[str], str]:
+    from core.augment import CANONICAL_ORDER, build_pipeline
+
+    try:
+        build_pipeline("all")
+        return list(CANONICAL_ORDER), "all"
+    except Exception:
+        have = []
+        for name in CANONICAL_ORDER:
+            try:
+                build_pipeline(name)
+                have.append(name)
+            except Exception:
+                pass
+        return have, "+".join(have) + " (pitch_shift/time_stretch not installed)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="an epoch of 256 clips in batches of 32, no docs update")
+    p.add_argument("--clips", type=int, default=2700)
+    p.add_argument("--steps", type=int, default=0, help="timed steps (0: the whole epoch)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--workers", type=int, default=2, help="DataLoader workers for the authors'-style pipeline")
+    p.add_argument("--encoders", default="small_cnn_2d,resnet18_2d")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    p.add_argument("--no-write", action="store_true")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.clips, args.batch_size = min(args.clips, 256), min(args.batch_size, 32)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    args.device = str(device)
+    augs, aug_label = installed_augs()
+    base = make_config("small_cnn_2d", args, augs)
+    data = prepare_splits(base.data, seed=0, progress=True)
+    n_clips = len(data.train)
+    steps_per_epoch = n_clips // args.batch_size
+    args.steps = min(args.steps or steps_per_epoch, steps_per_epoch)
+    header = [
+        "encoder",
+        "pipeline",
+        "clips/s",
+        "epoch (s)",
+        "CPU s/epoch",
+        "input",
+        "augment",
+        "features",
+        "model",
+        "speed-up (wall)",
+        "speed-up (CPU)",
+    ]
+    rows = []
+    for encoder in args.encoders.split(","):
+        cfg = make_config(encoder, args, augs)
+        s_ours, shares, c_ours = ours(cfg, data, args.steps)
+        s_auth, wait_share, c_auth = authors_style(cfg, data, augs, args.steps, args.workers, device)
+        pct = lambda v: f"{100 * v:.0f}%"  # noqa: E731
+        rows.append(
+            [
+                encoder,
+                "ours",
+                f"{args.batch_size / s_ours:.1f}",
+                f"{s_ours * steps_per_epoch:.1f}",
+                f"{c_ours * steps_per_epoch:.1f}",
+                pct(shares.get("input", 0)),
+                pct(shares.get("augment", 0)),
+                pct(shares.get("features", 0)),
+                pct(shares.get("model", 0)),
+                f"{s_auth / s_ours:.2f}x",
+                f"{c_auth / c_ours:.2f}x",
+            ]
+        )
+        rows.append(
+            [
+                encoder,
+                f"authors' style ({args.workers} workers)",
+                f"{args.batch_size / s_auth:.1f}",
+                f"{s_auth * steps_per_epoch:.1f}",
+                f"{c_auth * steps_per_epoch:.1f}",
+                f"{pct(wait_share)} (waiting for workers)",
+                "in workers",
+                "in workers",
+                pct(1 - wait_share),
+                "1.00x",
+                "1.00x",
+            ]
+        )
+        print(markdown_table(header, rows[-2:]), flush=True)
+    if device.type == "cuda":
+        cfg = make_config("resnet18_2d", args, augs, amp="bf16")
+        s_amp, shares, c_amp = ours(cfg, data, args.steps)
+        rows.append(
+            [
+                "resnet18_2d",
+                "ours, bf16 AMP",
+                f"{args.batch_size / s_amp:.1f}",
+                f"{s_amp * steps_per_epoch:.1f}",
+                f"{c_amp * steps_per_epoch:.1f}",
+                *(f"{100 * shares.get(k, 0):.0f}%" for k in ("input", "augment", "features", "model")),
+                "",
+                "",
+            ]
+        )
+    table = markdown_table(header, rows)
+    text = (
+        f"CLAR training on FSDD ({n_clips} clips of 1 s, two views each, batch {args.batch_size}, 10% labels), "
+        f"augmentations: {aug_label}. Timed over {args.steps} of the epoch's {steps_per_epoch} steps"
+        f"{'' if args.steps == steps_per_epoch else ' and extrapolated'}. Shares are of the step time; 'input' "
+        f"for ours is gathering the batch from the device-resident waveforms. "
+        f"Speed-up = authors'-style time / ours, in wall time and in CPU time (user + system of the process "
+        f"and its DataLoader workers; robust to other load on the machine).\n\n"
+        f"Machine: {machine_info(device)}\n\n{table}\n\nRun: `python bench/train.py` (`--quick` for a smoke run)."
+    )
+    print(text)
+    if not (args.quick or args.no_write):
+        write_section("train", text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,49 @@
+"""CI smoke run: ``python -m core train --config configs/smoke.yaml`` (1 epoch of CLAR at 10% labels on an FSDD
+subset with the small 2D CNN, every paper augmentation) completes, prints its run id first, and reports test
+accuracies for the best and the last checkpoint. Its wall time is printed (the target is < 2 min on 2 cores)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from core.runs import RunStore
+
+REPO = Path(__file__).resolve().parents[2]
+if not os.environ.get("CLAR_DATA_DIR"):
+    raise RuntimeError("CLAR_DATA_DIR is not set: the smoke run trains on $CLAR_DATA_DIR/fsdd")
+
+
+@pytest.mark.slow
+def test_smoke_config_trains_one_epoch(tmp_path: Path):
+    env = dict(
+        os.environ,
+        CLAR_CHECKPOINT_DIR=str(tmp_path / "ckpt"),
+        CLAR_RUNS_DB=str(tmp_path / "runs.sqlite"),
+        PYTHONPATH=str(REPO),
+    )
+    t0 = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-m", "core", "train", "--config", "smoke", "--no-progress"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    elapsed = time.perf_counter() - t0
+    assert out.returncode == 0, out.stderr[-3000:]
+    run_id = out.stdout.splitlines()[0].strip()
+    run = RunStore(tmp_path / "runs.sqlite").get_run(run_id)
+    assert run["status"] == "completed"
+    final = run["final_metrics"]
+    for key in ("test/best/head_acc", "test/last/head_acc", "test/best/linear_acc", "test/best/knn_acc"):
+        assert 0.0 <= final[key] <= 1.0
+    assert final["epochs"] == 1 and final["best_epoch"] == 1
+    assert (tmp_path / "ckpt" / run_id / "best.pt").exists() and (tmp_path / "ckpt" / run_id / "last.pt").exists()
+    print(f"smoke run: {elapsed:.1f} s wall")
