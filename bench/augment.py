@@ -327,10 +327,10 @@ def main(argv: list[str] | None = None) -> int:
         "",
         markdown_table(qheader, qrows),
     ]
-    for name in sorted(missed - {"chain"}) + (["pitch_shift", "time_stretch"] if "chain" in missed else []):
-        if name in missed or "chain" in missed:
-            md += ["", f"Profile of ours, {name}, {args.n_short} x 1 s (target missed):", "", "```"]
-            md += [profile_summary(name, torch.from_numpy(short)), "```"]
+    # a missed target gets a profile: the vocoder augmentations (which dominate the chain) on the short clips
+    for name in sorted(missed | ({"pitch_shift", "time_stretch"} if "chain" in missed else set()) - {"chain"}):
+        md += ["", f"Profile of ours, {name}, {args.n_short} x 1 s (target missed):", "", "```"]
+        md += [profile_summary(name, torch.from_numpy(short)), "```"]
     text = "\n".join(md)
     print(text)
     if not args.no_write:
