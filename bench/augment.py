@@ -328,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         markdown_table(qheader, qrows),
     ]
     # a missed target gets a profile: the vocoder augmentations (which dominate the chain) on the short clips
-    for name in sorted(missed | ({"pitch_shift", "time_stretch"} if "chain" in missed else set()) - {"chain"}):
+    for name in sorted((missed | ({"pitch_shift", "time_stretch"} if "chain" in missed else set())) - {"chain"}):
         md += ["", f"Profile of ours, {name}, {args.n_short} x 1 s (target missed):", "", "```"]
         md += [profile_summary(name, torch.from_numpy(short)), "```"]
     text = "\n".join(md)
