@@ -247,7 +247,7 @@ def quality_rows(n_notes: int) -> list[list[object]]:
             valid = s_out[800 : min(s_out.size, round(2 * SR / r)) - 800]
             drift.append(abs(cents(peak_frequency(valid, SR, n_fft=1 << 18)[0], 440.0)))
         rows.append([
-            name, f"{np.median(errs):.2f}", f"{np.max(errs):.1f}", f"{np.median(spacing):.2f}",
+            name, f"{np.median(errs):.2f}", f"{100 * np.mean(np.asarray(errs) < 5):.0f}", f"{np.median(spacing):.2f}",
             f"{np.max(spacing):.2f}", f"{np.max(drift):.2f}",
         ])  # fmt: skip
         print("   ", rows[-1], flush=True)
@@ -272,7 +272,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="timed runs of ours (best is kept); references run once")
     ap.add_argument("--notes", type=int, default=8, help="NSynth notes for the pitch-error column")
     ap.add_argument("--no-write", action="store_true", help="do not write docs/benchmarks.md")
+    ap.add_argument(
+        "--threads", type=int, default=None, help="torch intra-op threads for ours (default: torch's own choice)"
+    )
     args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.quick:
         args.n_short, args.n_long, args.repeat, args.notes, args.no_write = 16, 4, 1, 2, True
     device = torch.device("cuda") if torch.cuda.is_available() else None
@@ -300,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             if not ok:
                 missed.add(r[1])
     qheader = [
-        "implementation", "pitch shift: median |error| (cents)", "max |error| (cents)",
+        "implementation", "pitch shift: median abs. error (cents)", "within 5 cents (%)",
         "time stretch: median click-spacing error (%)", "max spacing error (%)", "max pitch drift (cents)",
     ]  # fmt: skip
     md = [
@@ -317,14 +322,15 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Quality ({args.notes} NSynth notes at MIDI 60 shifted by +-3, +-7, +-12 semitones; a 2 s click train "
         "and a 440 Hz sine stretched at rates 0.6, 0.8, 1.25, 1.5; f0 by YIN, click spacing by envelope "
-        "autocorrelation, see core/augment/measure.py):",
+        "autocorrelation, see core/augment/measure.py; a shift counted outside 5 cents is usually an octave error "
+        "of the f0 estimator or a badly smeared note):",
         "",
         markdown_table(qheader, qrows),
     ]
-    for name in sorted(missed - {"chain"}) + (["pitch_shift", "time_stretch"] if "chain" in missed else []):
-        if name in missed or "chain" in missed:
-            md += ["", f"Profile of ours, {name}, {args.n_short} x 1 s (target missed):", "", "```"]
-            md += [profile_summary(name, torch.from_numpy(short)), "```"]
+    # a missed target gets a profile: the vocoder augmentations (which dominate the chain) on the short clips
+    for name in sorted((missed | ({"pitch_shift", "time_stretch"} if "chain" in missed else set())) - {"chain"}):
+        md += ["", f"Profile of ours, {name}, {args.n_short} x 1 s (target missed):", "", "```"]
+        md += [profile_summary(name, torch.from_numpy(short)), "```"]
     text = "\n".join(md)
     print(text)
     if not args.no_write:
