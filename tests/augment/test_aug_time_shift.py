@@ -48,3 +48,17 @@ def test_shift_capped_below_clip_length():
     y, params = aug(x, 0, return_params=True)
     assert int(params["shift"].abs().max()) <= 1599
     assert y.shape == x.shape and torch.isfinite(y).all()
+
+
+@pytest.mark.parametrize("mode", ["roll", "zero"])
+def test_cpu_row_path_equals_batched_path(mode):
+    """The CPU path (slice copies per row) and the accelerator path (one batched window gather) agree,
+    including the extreme shifts 0 and +-(T - 1)."""
+    t = 257
+    x = torch.randn(9, t, generator=torch.Generator().manual_seed(3))
+    shift = torch.tensor([0, 1, -1, t - 1, -(t - 1), 100, -100, 7, -128])
+    aug = TimeShift(p=1.0, mode=mode)
+    rows, batched = aug._apply_rows(x, shift), aug._apply_batched(x, shift)
+    assert torch.equal(rows, batched)
+    if mode == "roll":
+        assert all(torch.equal(rows[i], torch.roll(x[i], int(s))) for i, s in enumerate(shift))
