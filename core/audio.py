@@ -6,12 +6,16 @@ filter with about 144 dB stop-band rejection below 0.01 dB pass-band ripple) and
 the right to a fixed number of samples.
 
 Every problem with an input file raises :class:`core.errors.AudioLoadError`, whose message names the file and the
-problem. Nothing here waits on anything but the file itself, so a bad file cannot hang a load.
+problem. Nothing here waits on anything but the file itself, so a bad file cannot hang a load, and the samples to
+decode are bounded from the header (:data:`core.limits.MAX_AUDIO_SAMPLES`) before any are decoded.
 """
 
 from __future__ import annotations
 
+import errno
+import math
 import os
+import stat
 import struct
 import tempfile
 from pathlib import Path
@@ -23,6 +27,7 @@ import torch
 
 from core import SAMPLE_RATE
 from core.errors import AudioLoadError
+from core.limits import MAX_AUDIO_SAMPLES
 
 MIN_SECONDS = 0.010
 """Shortest clip accepted, in seconds (10 ms)."""
@@ -32,6 +37,17 @@ MAX_SECONDS = 600.0
 
 RESAMPLE_QUALITY = "HQ"
 """soxr quality recipe used for every sample-rate conversion."""
+
+RESAMPLE_MARGIN_S = 1.0
+"""Seconds of source audio decoded beyond a crop point, so that resampling the crop equals cropping the resampled
+whole (the soxr filter spans far less than this)."""
+
+PRE_RESAMPLE_LIMIT = 16.0
+"""Float samples are clipped to +-16 before resampling (the output is clipped to +-1 afterwards anyway), so that
+finite but huge values cannot overflow the resampler."""
+
+DECODE_BLOCK_SAMPLES = 1 << 20
+"""Samples x channels decoded per block (4 MiB of float32), down-mixed before the next block is read."""
 
 _MP3_FRAME = 1152
 """Samples per MPEG-1 Layer III frame: the slack allowed between an MP3 header's length and its decoded length."""
@@ -72,14 +88,16 @@ def _wav_truncation(path: Path, size: int) -> str | None:
     """For a RIFF/WAVE file, a description of the truncation if its ``data`` chunk runs past the end of the file.
 
     libsndfile silently shortens such files, so this reads the chunk headers (a few bytes) itself. Streamed
-    WAVs whose data size is written as 0 or 0xFFFFFFFF are not judged.
+    WAVs whose data size is written as 0 or 0xFFFFFFFF are not judged. At most 4096 chunks are walked.
     """
     with open(path, "rb") as f:
         head = f.read(12)
         if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
             return None
         pos = 12
-        while pos + 8 <= size:
+        for _ in range(4096):
+            if pos + 8 > size:
+                return None
             f.seek(pos)
             chunk = f.read(8)
             if len(chunk) < 8:
@@ -96,19 +114,41 @@ def _wav_truncation(path: Path, size: int) -> str | None:
     return None
 
 
+def _check_file(path: Path) -> int:
+    """The size in bytes of a readable regular file, or AudioLoadError saying exactly what is wrong."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise AudioLoadError(path, f"broken symbolic link (it points to {os.readlink(path)!r})") from None
+        raise AudioLoadError(path, "file not found") from None
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise AudioLoadError(path, "symbolic link loop (the link points back to itself)") from None
+        if e.errno == errno.EACCES:
+            raise AudioLoadError(path, "permission denied (a folder on the path cannot be searched)") from None
+        raise AudioLoadError(path, f"cannot access the file ({e.strerror or e})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise AudioLoadError(path, "not a regular file")
+    try:
+        with open(path, "rb"):
+            pass
+    except PermissionError:
+        raise AudioLoadError(path, "permission denied (the file is not readable)") from None
+    except OSError as e:
+        raise AudioLoadError(path, f"cannot open the file ({e.strerror or e})") from None
+    return st.st_size
+
+
 def audio_info(path: str | os.PathLike, max_seconds: float | None = MAX_SECONDS) -> sf._SoundFileInfo:
     """Read and check a file's header without decoding it; return soundfile's info.
 
     Raises:
-        AudioLoadError: the file is missing, empty, not audio, has no frames, is shorter than 10 ms, or is longer
-            than ``max_seconds`` seconds (``None``: no limit).
+        AudioLoadError: the file is missing (or a broken or looping link), unreadable, empty, not audio, has no
+            frames, is shorter than 10 ms, or is longer than ``max_seconds`` seconds (``None``: no limit).
     """
     path = Path(path)
-    if not path.exists():
-        raise AudioLoadError(path, "file not found")
-    if not path.is_file():
-        raise AudioLoadError(path, "not a regular file")
-    size = path.stat().st_size
+    size = _check_file(path)
     if size == 0:
         raise AudioLoadError(path, "empty file (0 bytes)")
     try:
@@ -138,6 +178,20 @@ def _clean(e: BaseException) -> str:
     return " ".join(str(e).split()).replace(" : ", ": ")
 
 
+def frames_to_decode(info: sf._SoundFileInfo, sample_rate: int, num_samples: int | None) -> int:
+    """Source frames needed for ``num_samples`` output samples at ``sample_rate`` Hz (all frames when None).
+
+    A crop reads :data:`RESAMPLE_MARGIN_S` seconds beyond the crop point, so that the resampling filter sees
+    the same input as it would for the whole file and the kept samples are unchanged.
+    """
+    if num_samples is None:
+        return int(info.frames)
+    need = math.ceil(num_samples * info.samplerate / sample_rate)
+    if info.samplerate != sample_rate:
+        need += math.ceil(RESAMPLE_MARGIN_S * info.samplerate)
+    return int(min(info.frames, need))
+
+
 def load_audio(
     path: str | os.PathLike,
     sample_rate: int = SAMPLE_RATE,
@@ -149,18 +203,44 @@ def load_audio(
     Args:
         path: the file (any format libsndfile reads: WAV, FLAC, OGG/Vorbis, MP3, AIFF, ...).
         sample_rate: output rate in Hz; the file is resampled with soxr when its own rate differs.
-        num_samples: if given, zero-pad or crop on the right to this many samples (at ``sample_rate``).
+        num_samples: if given, zero-pad or crop on the right to this many samples (at ``sample_rate``); only
+            the source frames needed for them are decoded.
         max_seconds: refuse files longer than this many seconds, judged from the header before decoding
             (``None``: no limit).
 
     Returns:
-        A float32 tensor of shape [T] with values in [-1, 1] (float files and resampling overshoot are clipped).
+        A float32 tensor of shape [T] with finite values in [-1, 1] (float files and resampling overshoot are
+        clipped).
 
     Raises:
         AudioLoadError: missing, empty or zero-length file, not audio, truncated or corrupt, NaN or infinite
-            samples, shorter than 10 ms, or longer than ``max_seconds``.
+            samples, shorter than 10 ms, longer than ``max_seconds``, or more than
+            :data:`core.limits.MAX_AUDIO_SAMPLES` samples x channels to decode (checked from the header).
     """
     return torch.from_numpy(load_audio_numpy(path, sample_rate, num_samples, max_seconds))
+
+
+def _decode_mono(path: Path, info: sf._SoundFileInfo, frames: int) -> np.ndarray:
+    """The first ``frames`` frames of ``path`` averaged over channels (float64 sums: no overflow), in blocks."""
+    channels = int(info.channels)
+    block = max(1024, DECODE_BLOCK_SAMPLES // channels)
+    mono = np.empty(frames, dtype=np.float32)
+    got = 0
+    with sf.SoundFile(str(path)) as f:
+        while got < frames:
+            data = f.read(min(block, frames - got), dtype="float32", always_2d=True)
+            n = data.shape[0]
+            if n == 0:
+                break
+            if not np.isfinite(data).all():
+                bad = int((~np.isfinite(data)).sum())
+                raise AudioLoadError(path, f"{bad} NaN or infinite samples in frames {got}-{got + n}")
+            if channels == 1:
+                mono[got : got + n] = data[:, 0]
+            else:
+                mono[got : got + n] = data.mean(axis=1, dtype=np.float64)
+            got += n
+    return mono[:got]
 
 
 def load_audio_numpy(
@@ -173,24 +253,36 @@ def load_audio_numpy(
     path = Path(path)
     if sample_rate <= 0:
         raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+    if num_samples is not None and num_samples < 0:
+        raise ValueError(f"num_samples must be >= 0, got {num_samples}")
     info = audio_info(path, max_seconds)
+    frames = frames_to_decode(info, sample_rate, num_samples)
+    if frames * info.channels > MAX_AUDIO_SAMPLES:
+        raise AudioLoadError(
+            path,
+            f"too large to decode: {frames} frames x {info.channels} channels at {info.samplerate} Hz is "
+            f"{frames * info.channels / 1e6:.0f} M samples (the limit is {MAX_AUDIO_SAMPLES / 1e6:.1f} M, "
+            "10 minutes of 96 kHz stereo)",
+        )
     try:
-        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+        mono = _decode_mono(path, info, frames)
     except (sf.SoundFileError, RuntimeError) as e:
         raise AudioLoadError(path, f"truncated or corrupt audio ({_clean(e)})") from None
-    got = data.shape[0]
+    got = mono.shape[0]
     slack = max(2 * _MP3_FRAME, info.frames // 100) if info.format == "MP3" else 0
-    if got < info.frames - slack:
-        raise AudioLoadError(path, f"truncated or corrupt audio: decoded {got} of {info.frames} frames")
+    if got < frames - slack:
+        raise AudioLoadError(path, f"truncated or corrupt audio: decoded {got} of {frames} frames")
     if got == 0:
         raise AudioLoadError(path, "zero-length audio (0 frames decoded)")
-    if got / sr < MIN_SECONDS:
-        raise AudioLoadError(path, f"too short: {got / sr * 1000:.2f} ms, the minimum is {MIN_SECONDS * 1000:g} ms")
-    if not np.isfinite(data).all():
-        bad = int((~np.isfinite(data)).sum())
-        raise AudioLoadError(path, f"{bad} NaN or infinite samples")
-    mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
-    mono = resample(np.ascontiguousarray(mono), sr, sample_rate)
+    if frames == info.frames and got / info.samplerate < MIN_SECONDS:  # a crop may be short on purpose
+        raise AudioLoadError(
+            path, f"too short: {got / info.samplerate * 1000:.2f} ms, the minimum is {MIN_SECONDS * 1000:g} ms"
+        )
+    # Huge but finite float samples (|x| near 3e38) would overflow inside the resampling filter: bound them first.
+    np.clip(mono, -PRE_RESAMPLE_LIMIT, PRE_RESAMPLE_LIMIT, out=mono)
+    mono = resample(mono, info.samplerate, sample_rate)
+    if not np.isfinite(mono).all():
+        raise AudioLoadError(path, "resampling produced NaN or infinite samples")
     np.clip(mono, -1.0, 1.0, out=mono)
     if num_samples is not None:
         mono = fix_length(mono, num_samples)
@@ -232,13 +324,16 @@ def save_audio(
         subtype = "OPUS" if ext == "opus" else "VORBIS"
     if subtype is None and fmt == "MP3":
         subtype = "MPEG_LAYER_III"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise AudioLoadError(path, f"cannot save: cannot write into {path.parent} ({e.strerror or e})") from None
     os.close(fd)
     try:
         sf.write(tmp, data, sample_rate, subtype=subtype, format=fmt)
         os.replace(tmp, path)
-    except (sf.SoundFileError, RuntimeError, ValueError, TypeError) as e:
+    except (sf.SoundFileError, RuntimeError, ValueError, TypeError, OSError) as e:
         raise AudioLoadError(path, f"cannot save: {_clean(e)}") from None
     finally:
         if os.path.exists(tmp):

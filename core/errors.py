@@ -34,3 +34,11 @@ class CheckpointError(ClarError, RuntimeError):
 
 class RunStoreError(ClarError, RuntimeError):
     """The run store could not complete an operation."""
+
+
+class OwnershipLost(RunStoreError):
+    """This process no longer owns its run: another process took it over (e.g. ``train --resume``)."""
+
+
+class TrainingError(ClarError, RuntimeError):
+    """Training or probe fitting cannot go on: a non-finite loss, a diverged probe, a bad batch."""

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from core import SAMPLE_RATE
 from core.audio import load_audio_numpy
+from core.errors import AudioLoadError
 from core.paths import cache_dir
 
 CACHE_VERSION = 1
@@ -83,7 +84,10 @@ def decode_all(
     """
 
     def job(i: int) -> int:
-        out[i] = load_audio_numpy(paths[i], sample_rate, num_samples)
+        x = load_audio_numpy(paths[i], sample_rate, num_samples)
+        if not np.isfinite(x).all():  # load_audio never returns such a clip; the cache must never hold one
+            raise AudioLoadError(paths[i], "decoded to NaN or infinite samples; not cached")
+        out[i] = x
         return i
 
     bar = tqdm(total=len(paths), desc=desc, unit="clip", disable=not progress, leave=False)
