@@ -131,12 +131,17 @@ def _check_fields(names: object) -> None:
         raise ConfigError(f"feature config: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
 
 
-def _check_int(cfg: FeatureConfig, name: str, low: int = 1) -> int:
+MAX_SAMPLE_RATE = 384_000
+MAX_FFT = 1 << 16
+MAX_BINS = 2048
+
+
+def _check_int(cfg: FeatureConfig, name: str, low: int = 1, high: int = MAX_FFT) -> int:
     value = getattr(cfg, name)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"feature config {name}: {value!r} is not an integer")
-    if value < low:
-        raise ConfigError(f"feature config {name}: {value} must be >= {low}")
+    if not low <= value <= high:
+        raise ConfigError(f"feature config {name}: {value} must be in [{low}, {high}]")
     return value
 
 
@@ -159,7 +164,7 @@ def _choice(cfg: FeatureConfig, name: str, choices: tuple) -> None:
 def _validate(cfg: FeatureConfig) -> None:
     if not isinstance(cfg.name, str):
         raise ConfigError(f"feature config name: {cfg.name!r} is not a string")
-    sr = _check_int(cfg, "sample_rate")
+    sr = _check_int(cfg, "sample_rate", 1, MAX_SAMPLE_RATE)
     nyquist = sr / 2
     win = _check_int(cfg, "win_length", 2)
     _check_int(cfg, "hop_length")
@@ -170,8 +175,8 @@ def _validate(cfg: FeatureConfig) -> None:
     _choice(cfg, "stft_reduction", REDUCTIONS)
     _choice(cfg, "mel_scale", MEL_SCALES)
     _choice(cfg, "mel_norm", MEL_NORMS)
-    bins = _check_int(cfg, "stft_bins")
-    n_mels = _check_int(cfg, "n_mels")
+    bins = _check_int(cfg, "stft_bins", 1, MAX_BINS)
+    n_mels = _check_int(cfg, "n_mels", 1, MAX_BINS)
     for name in ("stft_n_fft", "mel_n_fft"):
         n_fft = _check_int(cfg, name, 2)
         if n_fft % 2:

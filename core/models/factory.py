@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import torch
 from torch import Tensor, nn
 
 from core.errors import ConfigError
+from core.limits import MAX_CLASSES, MAX_MODEL_PARAMETERS
 from core.models.heads import ClarHead, ProjectionHead, SupervisedHead
 from core.models.resnet1d import ResNet18_1d
 from core.models.resnet2d import ResNet18_2d
@@ -23,6 +25,28 @@ ENCODERS: frozenset[str] = frozenset(_ENCODERS)
 """Encoder names accepted by :func:`build_encoder`."""
 REGIMES: tuple[str, ...] = ("supervised", "simclr", "clar")
 """Training regimes accepted by :class:`ClarModel`."""
+
+MODEL_OPTIONS: dict[str, tuple[int, int]] = {
+    "embed_dim": (1, 8192),
+    "in_channels": (1, 64),
+    "proj_dim": (1, 8192),
+    "hidden_dim": (1, 8192),
+}
+"""The keyword options of :func:`build_model` (``model.options`` in a config) and their allowed integer ranges."""
+
+
+def check_model_options(options: dict) -> None:
+    """Raise ConfigError for an unknown option, a non-integer, or a value out of :data:`MODEL_OPTIONS`' range."""
+    if not isinstance(options, dict):
+        raise ConfigError(f"expected a mapping of options, got {type(options).__name__}")
+    for key, value in options.items():
+        if key not in MODEL_OPTIONS:
+            raise ConfigError(f"unknown option {key!r}; known: {', '.join(sorted(MODEL_OPTIONS))}")
+        low, high = MODEL_OPTIONS[key]
+        if value is None and key == "in_channels":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(f"{key}={value!r} must be an integer in [{low}, {high}]")
 
 
 def build_encoder(name: str, embed_dim: int = 512, in_channels: int | None = None) -> nn.Module:
@@ -112,6 +136,26 @@ def build_model(
     proj_dim: int = 128,
     hidden_dim: int = 512,
 ) -> ClarModel:
-    """``ClarModel(build_encoder(encoder_name, embed_dim, in_channels), regime, num_classes, ...)``."""
-    encoder = build_encoder(encoder_name, embed_dim=embed_dim, in_channels=in_channels)
-    return ClarModel(encoder, regime, num_classes, proj_dim=proj_dim, hidden_dim=hidden_dim)
+    """``ClarModel(build_encoder(encoder_name, embed_dim, in_channels), regime, num_classes, ...)``.
+
+    The model is first built on PyTorch's ``meta`` device (no memory) and refused with ConfigError when it
+    would have more than :data:`core.limits.MAX_MODEL_PARAMETERS` weights or ``num_classes`` exceeds
+    :data:`core.limits.MAX_CLASSES`: a hostile config or checkpoint cannot make this allocate terabytes.
+    """
+    if num_classes is not None and not 0 <= int(num_classes) <= MAX_CLASSES:
+        raise ConfigError(f"num_classes={num_classes}: must be in [1, {MAX_CLASSES}]")
+    check_model_options({"embed_dim": embed_dim, "in_channels": in_channels, "proj_dim": proj_dim,
+                         "hidden_dim": hidden_dim})  # fmt: skip
+
+    def make() -> ClarModel:
+        encoder = build_encoder(encoder_name, embed_dim=embed_dim, in_channels=in_channels)
+        return ClarModel(encoder, regime, num_classes, proj_dim=proj_dim, hidden_dim=hidden_dim)
+
+    with torch.device("meta"):
+        count = sum(p.numel() for p in make().parameters())
+    if count > MAX_MODEL_PARAMETERS:
+        raise ConfigError(
+            f"model {encoder_name} ({regime}, {num_classes} classes) would have {count / 1e6:.0f} M weights; "
+            f"the limit is {MAX_MODEL_PARAMETERS / 1e6:.0f} M"
+        )
+    return make()

@@ -46,7 +46,10 @@ def load_trained(
 
     ckpt = load_checkpoint(path)
     num_classes = int(ckpt.get("num_classes") or len(ckpt["class_names"]))
-    model, frontend = build_from_config(ckpt["config"], num_classes)
+    try:
+        model, frontend = build_from_config(ckpt["config"], num_classes)
+    except ConfigError as e:
+        raise CheckpointError(f"{path}: {e}") from None
     try:
         model.load_state_dict(ckpt["model"])
         frontend.load_state_dict(ckpt["frontend"])

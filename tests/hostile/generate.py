@@ -111,6 +111,171 @@ def long_hires_stereo(folder: Path) -> Path:
 
 
 # ----------------------------------------------------------------------------------------------------------
+# Configs (YAML)
+# ----------------------------------------------------------------------------------------------------------
+def yaml_alias_bomb(folder: Path) -> Path:
+    """About 500 bytes of nested YAML aliases inside a config section that expand to 10**9 strings."""
+    path = folder / "bomb.yaml"
+    lines = ["model:", "  options:", '    a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 9):
+        refs = ",".join([f"*a{i - 1}"] * 10)
+        lines.append(f"    a{i}: &a{i} [{refs}]")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def yaml_not_utf8(folder: Path) -> Path:
+    """A config written in Latin-1, with a non-ASCII run name."""
+    path = folder / "latin1.yaml"
+    path.write_bytes("runtime:\n  name: caf\u00e9-run\n".encode("latin-1"))
+    return path
+
+
+def yaml_nan_lr(folder: Path) -> Path:
+    """A config whose learning rate is YAML's ``.nan``."""
+    path = folder / "nan.yaml"
+    path.write_text("optim:\n  lr: .nan\n")
+    return path
+
+
+def yaml_inf_temperature(folder: Path) -> Path:
+    """A config whose temperature is ``.inf``."""
+    path = folder / "inf.yaml"
+    path.write_text("loss:\n  temperature: .inf\n")
+    return path
+
+
+def yaml_huge_file(folder: Path) -> Path:
+    """A 2 MB config (a long comment): over the size limit, refused before parsing."""
+    path = folder / "huge.yaml"
+    path.write_text("# " + "x" * 2_000_000 + "\nschedule:\n  epochs: 1\n")
+    return path
+
+
+def yaml_deep_nesting(folder: Path) -> Path:
+    """Twenty thousand nested flow lists: deep enough to exhaust a recursive parser's stack."""
+    path = folder / "deep.yaml"
+    path.write_text("model:\n  options:\n    x: " + "[" * 20_000 + "]" * 20_000 + "\n")
+    return path
+
+
+def yaml_unknown_model_option(folder: Path) -> Path:
+    """A config with a model option the model does not take."""
+    path = folder / "option.yaml"
+    path.write_text("model:\n  options:\n    dropout: 0.5\n")
+    return path
+
+
+def yaml_giant_model(folder: Path) -> Path:
+    """A config asking for a 10**7-wide hidden layer (tens of terabytes of weights)."""
+    path = folder / "giant.yaml"
+    path.write_text("model:\n  options:\n    hidden_dim: 10000000\n")
+    return path
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Checkpoints
+# ----------------------------------------------------------------------------------------------------------
+def _base_state() -> dict:
+    """A real, loadable checkpoint state of a tiny model (small_cnn_1d, CLAR, 2 classes), as the trainer saves."""
+    import torch
+
+    from core.train.build import build_from_config
+    from core.train.config import TrainConfig
+
+    cfg = TrainConfig.from_dict({"model": {"regime": "clar", "encoder": "small_cnn_1d"}, "data": {"dataset": "fsdd"}})
+    model, frontend = build_from_config(cfg, 2)
+    return {
+        "format_version": 1,
+        "model": model.state_dict(),
+        "frontend": frontend.state_dict(),
+        "epoch": 1,
+        "global_step": 1,
+        "config": cfg.to_dict(),
+        "class_names": ["a", "b"],
+        "num_classes": 2,
+        "feature_config": None,
+        "run_id": "hostile",
+        "dummy": torch.zeros(1),
+    }
+
+
+def _save(path: Path, state: dict, checksum: bool = False) -> Path:
+    import torch
+
+    from core.train.checkpoint import state_checksum
+
+    if checksum:
+        state["checksum"] = state_checksum(state)
+    torch.save(state, path)
+    return path
+
+
+def ckpt_giant_model(folder: Path) -> Path:
+    """A well-formed checkpoint whose config asks for a 10**7-wide hidden layer."""
+    state = _base_state()
+    state["config"]["model"]["options"] = {"hidden_dim": 10_000_000}
+    return _save(folder / "giant.pt", state, checksum=True)
+
+
+def ckpt_over_parameter_limit(folder: Path) -> Path:
+    """Options each within range whose model still has over 100 M weights (8192-wide CLAR head)."""
+    state = _base_state()
+    state["config"]["model"]["options"] = {"embed_dim": 8192, "hidden_dim": 8192, "proj_dim": 8192}
+    return _save(folder / "wide.pt", state, checksum=True)
+
+
+def ckpt_too_many_classes(folder: Path) -> Path:
+    """A checkpoint declaring 50,000 classes."""
+    state = _base_state()
+    state["class_names"] = [f"c{i}" for i in range(50_000)]
+    state["num_classes"] = 50_000
+    return _save(folder / "classes.pt", state, checksum=True)
+
+
+def ckpt_reference_bomb(folder: Path) -> Path:
+    """``model.options`` holding a list that references itself 40 levels deep (2**40 values once expanded)."""
+    state = _base_state()
+    x: list = [0]
+    for _ in range(40):
+        x = [x, x]
+    state["config"]["model"]["options"] = {"layers": x}
+    return _save(folder / "refbomb.pt", state)
+
+
+class _Exploit:
+    """Pickles as a call to ``os.system``: what a malicious checkpoint carries."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def ckpt_code_execution(folder: Path) -> Path:
+    """A checkpoint whose config holds a pickled ``os.system`` call that would create ``pwned`` beside it."""
+    state = _base_state()
+    state["config"]["runtime"]["name"] = _Exploit(folder / "pwned")
+    return _save(folder / "exploit.pt", state)
+
+
+def ckpt_flipped_byte(folder: Path) -> Path:
+    """A real checkpoint with one byte of its first weight tensor inverted (zip and pickle stay valid)."""
+    import zipfile
+
+    path = _save(folder / "flipped.pt", _base_state(), checksum=True)
+    with zipfile.ZipFile(path) as z:
+        info = next(i for i in z.infolist() if i.filename.endswith("/data/0"))
+    data = bytearray(path.read_bytes())
+    name_len, extra_len = struct.unpack("<HH", data[info.header_offset + 26 : info.header_offset + 30])
+    offset = info.header_offset + 30 + name_len + extra_len + 5  # the local header's own extra field (padding)
+    data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+    return path
+
+
+# ----------------------------------------------------------------------------------------------------------
 # The registry
 # ----------------------------------------------------------------------------------------------------------
 Generator = Callable[[Path], Path]
@@ -123,6 +288,24 @@ ATTACKS: dict[str, dict[str, Generator]] = {
         "lying_wav_header": lying_wav_header,
         "symlink_loop": symlink_loop,
         "broken_symlink": broken_symlink,
+    },
+    "config": {
+        "yaml_alias_bomb": yaml_alias_bomb,
+        "yaml_not_utf8": yaml_not_utf8,
+        "yaml_nan_lr": yaml_nan_lr,
+        "yaml_inf_temperature": yaml_inf_temperature,
+        "yaml_huge_file": yaml_huge_file,
+        "yaml_deep_nesting": yaml_deep_nesting,
+        "yaml_unknown_model_option": yaml_unknown_model_option,
+        "yaml_giant_model": yaml_giant_model,
+    },
+    "checkpoint": {
+        "ckpt_giant_model": ckpt_giant_model,
+        "ckpt_over_parameter_limit": ckpt_over_parameter_limit,
+        "ckpt_too_many_classes": ckpt_too_many_classes,
+        "ckpt_reference_bomb": ckpt_reference_bomb,
+        "ckpt_code_execution": ckpt_code_execution,
+        "ckpt_flipped_byte": ckpt_flipped_byte,
     },
 }
 """Attacks by input kind. Every entry must be refused with a typed one-line error."""

@@ -58,8 +58,8 @@ def test_override_int_to_float_field_is_converted():
 
 
 def test_open_dict_fields_take_nested_keys():
-    cfg = TrainConfig().with_overrides(["features.overrides.n_mels=64", "model.options.embedding_dim=256"])
-    assert cfg.features.overrides == {"n_mels": 64} and cfg.model.options == {"embedding_dim": 256}
+    cfg = TrainConfig().with_overrides(["features.overrides.n_mels=64", "model.options.embed_dim=256"])
+    assert cfg.features.overrides == {"n_mels": 64} and cfg.model.options == {"embed_dim": 256}
 
 
 @pytest.mark.parametrize(

@@ -1,33 +1,24 @@
-"""The training configuration: one dataclass tree, loaded from YAML and overridable with ``key=value``.
+"""The training configuration's schema: one dataclass tree, with type checks and range validation.
 
-A config file is a YAML mapping with the sections ``data``, ``features``, ``augment``, ``model``, ``loss``,
-``optim``, ``schedule``, ``eval`` and ``runtime`` (all optional; missing values take the defaults below). A file
-may start with ``defaults: [other.yaml, ...]`` (paths relative to the file): those are loaded first, in order, and
-the file's own values are merged over them (mappings merge key by key; everything else replaces).
-
-Overrides use dotted keys, e.g. ``optim.lr=3e-4`` or ``data.max_train_clips=null``; the value is parsed as YAML
-and checked against the field's type. Unknown keys and wrong types raise :class:`~core.errors.ConfigError`
-naming the key.
+Every value is checked when a config is built from a dict (YAML, a checkpoint, the run store or the app's form):
+unknown keys, wrong types, non-finite numbers and out-of-range settings raise :class:`~core.errors.ConfigError`
+naming the key, and untrusted dicts are first bounded in size (:func:`core.limits.check_plain`).
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-import importlib.metadata
-import os
-import platform
-import socket
-import subprocess
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from core import SAMPLE_RATE
 from core.errors import ConfigError
+from core.limits import check_plain
+from core.models.factory import check_model_options
+from core.train.config.overrides import apply_overrides
+from core.train.config.typed import build_dataclass
 
 REGIMES = ("supervised", "simclr", "clar")
 ENCODERS = ("resnet18_2d", "resnet18_1d", "small_cnn_2d", "small_cnn_1d")
@@ -36,7 +27,10 @@ SCHEDULES = ("cosine", "constant")
 AMP_MODES = ("none", "bf16", "fp16")
 RESIDENT_MODES = ("auto", "device", "cpu")
 NORMALIZE_MODES = ("none", "channel")
-CONFIGS_DIR = Path(__file__).resolve().parents[2] / "configs"
+CONFIGS_DIR = Path(__file__).resolve().parents[3] / "configs"
+MAX_NUM_SAMPLES = 600 * SAMPLE_RATE
+"""Longest clip a config may ask for: 10 minutes at 16 kHz."""
+MAX_THREADS = 1024
 
 
 @dataclass
@@ -203,7 +197,9 @@ class RuntimeConfig:
     sync_bn: convert BatchNorm to SyncBatchNorm under multi-GPU DDP (CUDA only).
     checkpoint_every: keep a numbered checkpoint every this many epochs (0: only ``last`` and ``best``).
     log_every: log training metrics every this many steps.
-    heartbeat_s: seconds between run-store heartbeats.
+    heartbeat_s: seconds between run-store heartbeats (at most a quarter of ``stale_after_s``).
+    stale_after_s: seconds without a heartbeat after which readers of the run store mark the run
+        ``interrupted`` (stored with the run, so each run is judged by its own setting).
     num_threads: torch CPU threads; 0 keeps torch's default.
     name: run name in the run store (None: derived from the config).
     profile: synchronise the device around each stage so that the timing shares are exact (slower on GPU).
@@ -218,6 +214,7 @@ class RuntimeConfig:
     checkpoint_every: int = 10
     log_every: int = 1
     heartbeat_s: float = 10.0
+    stale_after_s: float = 60.0
     num_threads: int = 0
     name: str | None = None
     profile: bool = False
@@ -243,14 +240,15 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any], source: str = "config") -> TrainConfig:
         """Build and validate from a nested dict; unknown keys or wrong types raise ConfigError."""
-        cfg = _build(cls, d or {}, source, prefix="")
+        check_plain(d, source)
+        cfg = build_dataclass(cls, d or {}, source, prefix="")
         cfg.validate(source)
         return cfg
 
     def with_overrides(self, overrides: list[str] | dict[str, Any], source: str = "--set") -> TrainConfig:
         """A copy with ``key=value`` overrides applied (dotted keys, YAML values), validated."""
         d = self.to_dict()
-        apply_overrides(d, overrides, source)
+        apply_overrides(d, overrides, TrainConfig, source)
         return TrainConfig.from_dict(d, source)
 
     # -- derived ---------------------------------------------------------------------------------
@@ -298,8 +296,8 @@ class TrainConfig:
         for key, v in (("data.max_train_clips", d.max_train_clips), ("data.max_eval_clips", d.max_eval_clips)):
             if v is not None and v < 1:
                 raise bad(key, f"{v} must be at least 1 (or null for all clips)")
-        if d.num_samples is not None and d.num_samples < 1600:
-            raise bad("data.num_samples", f"{d.num_samples} samples is shorter than 0.1 s")
+        if d.num_samples is not None and not 1600 <= d.num_samples <= MAX_NUM_SAMPLES:
+            raise bad("data.num_samples", f"{d.num_samples} samples is outside 0.1 s to 10 minutes")
         for key, v in (("data.batch_size", d.batch_size), ("data.eval_batch_size", d.eval_batch_size)):
             if v < 2:
                 raise bad(key, f"{v} must be at least 2")
@@ -317,8 +315,10 @@ class TrainConfig:
             raise bad("optim.weight_decay", f"{o.weight_decay} must be non-negative")
         if o.grad_clip < 0:
             raise bad("optim.grad_clip", f"{o.grad_clip} must be non-negative (0 disables clipping)")
-        if len(o.betas) != 2 or not all(0.0 <= float(b) < 1.0 for b in o.betas):
+        if len(o.betas) != 2 or not all(isinstance(b, int | float) and 0.0 <= float(b) < 1.0 for b in o.betas):
             raise bad("optim.betas", f"{o.betas} must be two numbers in [0, 1)")
+        if o.eps <= 0:
+            raise bad("optim.eps", f"{o.eps} must be positive")
         if s.epochs < 1:
             raise bad("schedule.epochs", f"{s.epochs} must be at least 1")
         if s.warmup_epochs < 0:
@@ -341,242 +341,15 @@ class TrainConfig:
             raise bad("runtime.log_every", f"{r.log_every} must be at least 1")
         if r.heartbeat_s <= 0:
             raise bad("runtime.heartbeat_s", f"{r.heartbeat_s} must be positive")
-        if r.num_threads < 0:
-            raise bad("runtime.num_threads", f"{r.num_threads} must be non-negative")
-        if self.input_kind == "waveform" and self.features.overrides:
-            pass  # features are unused by 1D encoders; allowed so that configs can share a base
-
-
-# -- building from dicts, with type checks --------------------------------------------------------------
-
-
-def _check_type(value: Any, tp: Any, key: str, source: str) -> Any:
-    """Return ``value`` converted to type ``tp`` (int -> float allowed) or raise ConfigError."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for a in args:
-            if a is type(None):
-                continue
-            try:
-                return _check_type(value, a, key, source)
-            except ConfigError as e:
-                errors.append(str(e))
-        raise ConfigError(f"{source}: {key}: expected {_type_name(tp)}, got {value!r}")
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-    elif tp is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads "3e-4" (no dot) as a string
-            try:
-                return float(value)
-            except ValueError:
-                pass
-    elif tp is str:
-        if isinstance(value, str):
-            return value
-    elif tp is dict or origin is dict:
-        if isinstance(value, dict):
-            return copy.deepcopy(value)
-    elif tp is list or origin is list:
-        if isinstance(value, list | tuple):
-            return list(value)
-    else:  # pragma: no cover - every field uses one of the types above
-        return value
-    raise ConfigError(f"{source}: {key}: expected {_type_name(tp)}, got {value!r}")
-
-
-def _type_name(tp: Any) -> str:
-    args = typing.get_args(tp)
-    if args:
-        return " or ".join("null" if a is type(None) else a.__name__ for a in args)
-    return getattr(tp, "__name__", str(tp))
-
-
-def _build(cls: type, d: Any, source: str, prefix: str) -> Any:
-    if not isinstance(d, dict):
-        raise ConfigError(f"{source}: {prefix.rstrip('.') or 'config'}: expected a mapping, got {d!r}")
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(d) - set(names))
-    if unknown:
-        raise ConfigError(
-            f"{source}: unknown key {prefix}{unknown[0]!s}; valid keys here: {', '.join(prefix + n for n in names)}"
-        )
-    kwargs = {}
-    for name in names:
-        if name not in d:
-            continue
-        tp = hints[name]
-        key = prefix + name
-        if dataclasses.is_dataclass(tp):
-            kwargs[name] = _build(tp, d[name], source, key + ".")
-        else:
-            kwargs[name] = _check_type(d[name], tp, key, source)
-    return cls(**kwargs)
-
-
-# -- YAML with inheritance, and overrides ---------------------------------------------------------------
-
-
-def deep_merge(base: dict, over: dict) -> dict:
-    """``over`` merged into a copy of ``base``: mappings merge recursively; other values replace."""
-    out = copy.deepcopy(base)
-    for k, v in over.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = deep_merge(out[k], v)
-        else:
-            out[k] = copy.deepcopy(v)
-    return out
-
-
-def resolve_config_path(path: str | os.PathLike) -> Path:
-    """``path`` as given, else relative to the repository's ``configs/`` folder (``.yaml`` may be left off)."""
-    p = Path(path).expanduser()
-    candidates = [p, CONFIGS_DIR / p]
-    if p.suffix not in (".yaml", ".yml"):
-        candidates += [p.with_suffix(".yaml"), CONFIGS_DIR / p.with_suffix(".yaml")]
-    for c in candidates:
-        if c.is_file():
-            return c
-    raise ConfigError(f"{path}: config file not found (also looked in {CONFIGS_DIR})")
-
-
-def load_yaml_dict(path: str | os.PathLike, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """The merged dict of a YAML config and its ``defaults:`` chain (not yet validated)."""
-    p = resolve_config_path(path).resolve()
-    if p in _seen:
-        raise ConfigError(f"{p}: 'defaults' forms a cycle through {', '.join(str(s) for s in _seen)}")
-    try:
-        raw = yaml.safe_load(p.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{p}: not valid YAML: {e}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{p}: expected a mapping at the top level, got {type(raw).__name__}")
-    parents = raw.pop("defaults", None) or []
-    if isinstance(parents, str):
-        parents = [parents]
-    if not isinstance(parents, list):
-        raise ConfigError(f"{p}: 'defaults' must be a path or a list of paths")
-    merged: dict[str, Any] = {}
-    for parent in parents:
-        parent_path = (p.parent / parent) if not Path(parent).is_absolute() else Path(parent)
-        merged = deep_merge(merged, load_yaml_dict(parent_path, (*_seen, p)))
-    return deep_merge(merged, raw)
-
-
-def load_config(path: str | os.PathLike, overrides: list[str] | dict[str, Any] | None = None) -> TrainConfig:
-    """Load a YAML config (with its ``defaults:``), apply ``key=value`` overrides, and validate."""
-    d = load_yaml_dict(path)
-    source = str(resolve_config_path(path))
-    cfg = _build(TrainConfig, d, source, prefix="")
-    if overrides:
-        return cfg.with_overrides(overrides)
-    cfg.validate(source)
-    return cfg
-
-
-def parse_override(item: str) -> tuple[str, Any]:
-    """``"optim.lr=3e-4"`` -> ``("optim.lr", 0.0003)``; the value is parsed as YAML."""
-    if "=" not in item:
-        raise ConfigError(f"--set {item!r}: expected key=value, e.g. optim.lr=0.001")
-    key, _, text = item.partition("=")
-    key = key.strip()
-    if not key:
-        raise ConfigError(f"--set {item!r}: empty key")
-    try:
-        value = yaml.safe_load(text) if text.strip() else ""
-    except yaml.YAMLError:
-        value = text
-    if isinstance(value, str) and value.lower() in ("none", "null"):
-        value = None
-    return key, value
-
-
-def apply_overrides(d: dict[str, Any], overrides: list[str] | dict[str, Any], source: str = "--set") -> dict:
-    """Apply dotted-key overrides to the nested dict ``d`` in place (types are checked later)."""
-    items = overrides.items() if isinstance(overrides, dict) else (parse_override(o) for o in overrides)
-    for key, value in items:
-        parts = key.split(".")
-        node: Any = d
-        cls: Any = TrainConfig
-        for i, part in enumerate(parts[:-1]):
-            if cls is not None:
-                names = {f.name: f for f in dataclasses.fields(cls)}
-                if part not in names:
-                    where = ".".join(parts[:i]) or "top level"
-                    raise ConfigError(f"{source}: unknown key {key!r} ({part!r} is not a section of {where})")
-                tp = typing.get_type_hints(cls)[part]
-                cls = tp if dataclasses.is_dataclass(tp) else None
-            if not isinstance(node.get(part), dict):
-                if cls is None and node.get(part) is None:
-                    node[part] = {}
-                else:
-                    raise ConfigError(f"{source}: unknown key {key!r} ({part!r} is not a section)")
-            node = node[part]
-        last = parts[-1]
-        if cls is not None:
-            names = [f.name for f in dataclasses.fields(cls)]
-            if last not in names:
-                raise ConfigError(f"{source}: unknown key {key!r}; valid keys here: {', '.join(names)}")
-            if dataclasses.is_dataclass(typing.get_type_hints(cls)[last]):
-                raise ConfigError(f"{source}: {key!r} is a section; set one of its keys instead")
-        node[last] = value
-    return d
-
-
-# -- provenance saved with every run ----------------------------------------------------------------------
-
-_PACKAGES = ("torch", "torchaudio", "numpy", "scipy", "librosa", "soundfile", "scikit-learn", "PyYAML")
-
-
-def git_commit(repo: Path | None = None) -> str | None:
-    """The checked-out git commit (with ``-dirty`` when there are uncommitted changes), or None."""
-    repo = repo or Path(__file__).resolve().parents[2]
-    try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=10, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return sha + ("-dirty" if dirty else "")
-
-
-def provenance(device: str) -> dict[str, Any]:
-    """Git commit, package versions, device and host: saved with every run beside the config."""
-    versions = {}
-    for name in _PACKAGES:
+        if r.heartbeat_s > r.stale_after_s / 4:
+            raise bad(
+                "runtime.heartbeat_s",
+                f"{r.heartbeat_s} s must be at most a quarter of runtime.stale_after_s ({r.stale_after_s:g} s), "
+                "so that a live run is never taken for a dead one",
+            )
+        if not 0 <= r.num_threads <= MAX_THREADS:
+            raise bad("runtime.num_threads", f"{r.num_threads} must be in [0, {MAX_THREADS}]")
         try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
-    import torch
-
-    dev = str(device)
-    if dev.startswith("cuda") and torch.cuda.is_available():
-        dev += f" ({torch.cuda.get_device_name(torch.device(dev))})"
-    return {
-        "git_commit": git_commit(),
-        "packages": versions,
-        "python": platform.python_version(),
-        "device": dev,
-        "host": socket.gethostname(),
-        "platform": platform.platform(),
-    }
+            check_model_options(self.model.options)
+        except ConfigError as e:
+            raise bad("model.options", str(e)) from None
