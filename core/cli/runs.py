@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import sys
 import time
 
 
 def _store(args: argparse.Namespace):
     from core.runs import RunStore
 
-    return RunStore(args.db, stale_after_s=args.stale_after)
+    if getattr(args, "db", None):
+        print("note: --db is deprecated; use --runs-db", file=sys.stderr)
+    return RunStore(getattr(args, "runs_db", None) or getattr(args, "db", None), stale_after_s=args.stale_after)
 
 
 def _when(t: float | None) -> str:
@@ -72,14 +76,47 @@ def _show(args: argparse.Namespace) -> int:
     print(f"artifacts        {len(out['artifacts'])}")
     for a in out["artifacts"]:
         print(f"  [{a['kind']}] {a['path']}")
+    history = store.epoch_history(args.run)
+    if history:
+        print("history")
+        print("  " + _history_table(history).replace("\n", "\n  "))
     print("config")
     print("  " + json.dumps(run["config"], indent=2, sort_keys=True).replace("\n", "\n  "))
     return 0
 
 
+_HISTORY_COLUMNS = (
+    ("epoch", "epoch", "{:d}"),
+    ("step", "step", "{:d}"),
+    ("train/loss", "loss", "{:.4f}"),
+    ("train/lr", "lr", "{:.3g}"),
+    ("train/epoch_s", "epoch s", "{:.1f}"),
+    ("train/clips_per_s", "clips/s", "{:.1f}"),
+    ("train/contrastive_acc", "contr. top-1", "{:.3f}"),
+    ("valid/head_acc", "valid head", "{:.3f}"),
+    ("valid/linear_acc", "valid linear", "{:.3f}"),
+    ("valid/knn_acc", "valid kNN", "{:.3f}"),
+)
+
+
+def _history_table(history: list[dict]) -> str:
+    """One line per epoch: epoch, step, loss, learning rate, epoch time, speed and the validation metrics."""
+    cols = [c for c in _HISTORY_COLUMNS if any(c[0] in h for h in history)]
+
+    def cell(h: dict, key: str, fmt: str) -> str:
+        v = h.get(key)
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return "-"
+        return fmt.format(int(v) if fmt == "{:d}" else v)
+
+    rows = [[title for _, title, _ in cols]] + [[cell(h, k, f) for k, _, f in cols] for h in history]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(cols))]
+    return "\n".join("  ".join(x.rjust(w) for x, w in zip(r, widths, strict=True)) for r in rows)
+
+
 def _delete(args: argparse.Namespace) -> int:
     removed = _store(args).delete_run(args.run, delete_files=args.files, force=args.force)
-    print(f"deleted run {args.run}" + (f" and {len(removed)} artifact file(s)" if args.files else ""))
+    print(f"deleted run {args.run}" + (f" and its folder {removed[0]}" if removed else ""))
     return 0
 
 
@@ -106,11 +143,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     db_help = "run database (default: $CLAR_RUNS_DB, else <checkpoints>/runs.sqlite)"
     stale_help = "seconds without a heartbeat before a running run counts as interrupted (default 60)"
     p = subparsers.add_parser("runs", help="list, show, cancel, delete and export training runs")
-    p.add_argument("--db", help=db_help)
+    p.add_argument("--runs-db", help=db_help)
+    p.add_argument("--db", help="deprecated alias of --runs-db")
     p.add_argument("--stale-after", type=float, default=60.0, help=stale_help)
-    # The same options after the action (``runs list --db X``); SUPPRESS keeps them from resetting the above.
+    # The same options after the action (``runs list --runs-db X``); SUPPRESS keeps them from resetting the above.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", default=argparse.SUPPRESS, help=db_help)
+    common.add_argument("--runs-db", default=argparse.SUPPRESS, help=db_help)
+    common.add_argument("--db", default=argparse.SUPPRESS, help="deprecated alias of --runs-db")
     common.add_argument("--stale-after", type=float, default=argparse.SUPPRESS, help=stale_help)
     sub = p.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
 
@@ -119,7 +158,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ls.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ls.set_defaults(func=_list)
 
-    show = sub.add_parser("show", parents=[common], help="one run: status, config, last metric values, artifacts")
+    show = sub.add_parser(
+        "show", parents=[common], help="one run: status, per-epoch history, last metric values, artifacts, config"
+    )
     show.add_argument("run", help="run id")
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(func=_show)
@@ -130,7 +171,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     delete = sub.add_parser("delete", parents=[common], help="delete a run and its metrics")
     delete.add_argument("run", help="run id")
-    delete.add_argument("--files", action="store_true", help="also delete its artifact files (checkpoints, ...)")
+    delete.add_argument("--files", action="store_true", help="also delete the run's own checkpoint folder")
     delete.add_argument("--force", action="store_true", help="delete even while it is running")
     delete.set_defaults(func=_delete)
 

@@ -150,13 +150,13 @@ def test_artifacts_and_delete(store, tmp_path):
     assert [a["kind"] for a in store.artifacts(rid, "embeddings")] == ["embeddings"]
     store.log_metrics(rid, 0, 0, {"loss": 1.0})
 
-    store.mark_running(rid)
+    store.claim(rid, checkpoint_dir=ck)
     with pytest.raises(RunStoreError, match="running; cancel it first"):
         store.delete_run(rid)
     store.finish(rid, "completed")
     removed = store.delete_run(rid, delete_files=True)
-    assert sorted(removed) == sorted([str(ck), str(emb)])
-    assert not ck.exists() and not emb.exists()
+    assert removed == [str(ck)]  # exactly the run's own folder
+    assert not ck.exists() and ck.parent.exists() and emb.read_bytes() == b"y"  # nothing outside it
     with pytest.raises(RunStoreError):
         store.get_run(rid)
     con = _raw(store)

@@ -1,0 +1,73 @@
+"""The owner's heartbeat thread, and a context manager that claims a run, beats, and fails it on an exception."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+
+class HeartbeatThread(threading.Thread):
+    """Calls ``store.heartbeat(run_id, owner)`` every ``interval_s`` seconds until :meth:`stop`, and polls for a
+    cancel request.
+
+    Attributes:
+        lost: set once a heartbeat reports that another process owns the run; the thread then stops beating.
+        cancelled: set once :meth:`core.runs.RunStore.request_cancel` was called for the run.
+        error: the last exception a beat raised (a busy store is retried at the next beat).
+    """
+
+    def __init__(self, store: Any, run_id: str, interval_s: float = 10.0, owner: str | None = None) -> None:
+        super().__init__(name=f"heartbeat-{run_id}", daemon=True)
+        self.store, self.run_id, self.interval_s, self.owner = store, run_id, float(interval_s), owner
+        self._stop_event = threading.Event()
+        self.lost = threading.Event()
+        self.cancelled = threading.Event()
+        self.error: BaseException | None = None
+
+    def beat(self) -> None:
+        """One heartbeat and cancel poll, now (the thread calls this every ``interval_s`` seconds)."""
+        try:
+            if not self.store.heartbeat(self.run_id, self.owner):
+                self.lost.set()
+                self._stop_event.set()
+                return
+            if self.store.cancel_requested(self.run_id):
+                self.cancelled.set()
+        except Exception as e:  # keep beating through a transient failure; report the last one
+            self.error = e
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self.interval_s):
+            self.beat()
+
+    def stop(self, timeout: float | None = 5.0) -> None:
+        self._stop_event.set()
+        if self.is_alive():
+            self.join(timeout)
+
+
+@contextmanager
+def running(store: Any, run_id: str, heartbeat_s: float = 10.0) -> Iterator[HeartbeatThread]:
+    """Claim ``run_id``, heartbeat in the background, and finish it ``failed`` on an exception.
+
+    The caller finishes the run (completed / cancelled) itself, passing ``beat.owner``; an exception escaping the
+    block marks it ``failed`` (``interrupted`` for KeyboardInterrupt) with the exception as the reason, and is
+    re-raised.
+    """
+    owner = store.claim(run_id, heartbeat_s=heartbeat_s, stale_after_s=max(60.0, 4 * heartbeat_s))
+    beat = HeartbeatThread(store, run_id, heartbeat_s, owner)
+    beat.start()
+    try:
+        yield beat
+    except KeyboardInterrupt:
+        beat.stop()
+        store.finish(run_id, "interrupted", owner=owner, reason="KeyboardInterrupt")
+        raise
+    except BaseException as e:
+        beat.stop()
+        store.finish(run_id, "failed", owner=owner, reason=f"{type(e).__name__}: {e}")
+        raise
+    finally:
+        beat.stop()
