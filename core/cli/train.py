@@ -24,9 +24,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="override a config value, e.g. --set optim.lr=3e-4 (repeatable; values are YAML)",
     )
     p.add_argument("--resume", metavar="RUN_ID", help="continue this run from its last good checkpoint")
+    p.add_argument(
+        "--run-id",
+        metavar="RUN_ID",
+        help="id of the new run (default: a fresh timestamped id); a run created under this id and not yet "
+        "started (status 'created') is taken over",
+    )
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (overrides runtime.device)")
     p.add_argument("--runs-db", help="run-store database file (default: the run store's own default)")
-    p.add_argument("--checkpoint-dir", help="checkpoint root (default: $CLAR_CHECKPOINT_DIR or ./checkpoints)")
+    p.add_argument(
+        "--checkpoint-dir",
+        help="checkpoint root (default: $CLAR_CHECKPOINT_DIR or ./checkpoints; a resumed run uses the folder the "
+        "run store recorded)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=handler)
 
@@ -34,13 +44,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def handler(args: argparse.Namespace) -> int:
     from core.errors import ConfigError
     from core.train.config import load_config
-    from core.train.trainer import run_training
+    from core.train.run import run_training
 
     overrides = list(args.overrides)
     if args.device:
         overrides.append(f"runtime.device={args.device}")
     if not args.resume and not args.config:
         raise ConfigError("train: give --config FILE (or --resume RUN_ID)")
+    if args.resume and args.run_id:
+        raise ConfigError("train: --run-id names a new run; a resumed run keeps its id")
     config = None
     if args.config and not args.resume:
         config = load_config(args.config, overrides)
@@ -59,6 +71,7 @@ def handler(args: argparse.Namespace) -> int:
     result = run_training(
         config,
         resume=args.resume,
+        run_id=args.run_id,
         overrides=overrides or None,
         store=store,
         progress=not args.no_progress,

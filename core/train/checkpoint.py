@@ -127,9 +127,7 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_save(
-    obj: dict[str, Any], path: str | os.PathLike, before_commit: Callable[[], None] | None = None
-) -> Path:
+def atomic_save(obj: dict[str, Any], path: str | os.PathLike, before_commit: Callable[[], None] | None = None) -> Path:
     """Write ``obj`` with ``torch.save`` to a temporary file beside ``path``, fsync it, then rename over ``path``.
 
     A reader sees either the old file or the complete new one, never a partial write. ``before_commit`` is called

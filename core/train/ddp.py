@@ -36,7 +36,13 @@ class DistInfo:
 
 
 def env_world_size() -> int:
+    """``WORLD_SIZE`` as torchrun sets it (1 without torchrun)."""
     return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def env_rank() -> int:
+    """``RANK`` as torchrun sets it (0 without torchrun), known before the process group is joined."""
+    return int(os.environ.get("RANK", "0"))
 
 
 def init_from_env(device: torch.device) -> DistInfo:

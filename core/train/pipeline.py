@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from core.errors import DatasetError
+from core.errors import ConfigError, DatasetError
 from core.train.config import DataConfig
 
 # On CUDA, keep the dataset resident when it takes at most this share of the free device memory.
@@ -57,15 +58,50 @@ def _stratified_pick(labels: np.ndarray, n: int, rng: np.random.Generator) -> np
     return np.sort(np.argsort(key, kind="stable")[:n])
 
 
-def prepare_splits(cfg: DataConfig, seed: int = 0, progress: bool = True) -> SplitData:
+def _split_indices(labels: np.ndarray, split: np.ndarray, cfg: DataConfig, seed: int):
+    """Train/valid/test indices into the dataset, and the training labels with the hidden ones set to -1."""
+    from core.data import labelled_fraction
+
+    rng = np.random.default_rng(seed)
+    train_idx, valid_idx, test_idx = (np.flatnonzero(split == s) for s in ("train", "valid", "test"))
+    if len(train_idx) == 0:
+        raise DatasetError(f"{cfg.dataset}: no clips in the train split")
+    if len(valid_idx) == 0 and cfg.valid_fraction > 0:
+        n_valid = max(1, round(len(train_idx) * cfg.valid_fraction))
+        pick = _stratified_pick(labels[train_idx], n_valid, rng)
+        valid_idx = train_idx[pick]
+        train_idx = np.delete(train_idx, pick)
+    if cfg.max_train_clips is not None:
+        train_idx = train_idx[_stratified_pick(labels[train_idx], cfg.max_train_clips, rng)]
+    if cfg.max_eval_clips is not None:
+        valid_idx = valid_idx[_stratified_pick(labels[valid_idx], cfg.max_eval_clips, rng)]
+        test_idx = test_idx[_stratified_pick(labels[test_idx], cfg.max_eval_clips, rng)]
+    train_labels = np.asarray(labels[train_idx], dtype=np.int64)
+    if cfg.label_fraction < 1.0:
+        train_labels = np.asarray(labelled_fraction(train_labels, cfg.label_fraction, cfg.label_seed), dtype=np.int64)
+    if not (train_labels >= 0).any():
+        raise DatasetError(f"{cfg.dataset}: no labelled training clips (data.label_fraction={cfg.label_fraction})")
+    return train_idx, valid_idx, test_idx, train_labels
+
+
+def prepare_splits(
+    cfg: DataConfig, seed: int = 0, progress: bool = True, check: Callable[[int, int], None] | None = None
+) -> SplitData:
     """Load ``cfg.dataset`` and return its train/valid/test clips, subsetted and with the labelled fraction.
 
     * No ``valid`` clips in the dataset: ``valid_fraction`` of ``train`` becomes validation (stratified, by seed).
     * ``max_train_clips`` / ``max_eval_clips``: a seeded, class-balanced subset.
     * ``label_fraction`` < 1: ``core.data.labelled_fraction`` marks the other training clips unlabelled (-1).
-    """
-    from core.data import labelled_fraction, load_dataset
 
+    ``check(train_clips, labelled_clips)`` is called once the split sizes are known from the file listing, before
+    any audio is decoded, so that a batch size the splits cannot fill fails in a second.
+    """
+    from core.data import list_clips, load_dataset
+
+    clips = list_clips(cfg.dataset, cfg.root, task=cfg.task, version=cfg.version, fold=cfg.fold, seed=seed)
+    train_idx, valid_idx, test_idx, train_labels = _split_indices(clips.labels, clips.split, cfg, seed)
+    if check is not None:
+        check(len(train_idx), int((train_labels >= 0).sum()))
     ds = load_dataset(
         cfg.dataset,
         cfg.root,
@@ -76,26 +112,23 @@ def prepare_splits(cfg: DataConfig, seed: int = 0, progress: bool = True) -> Spl
         seed=seed,
         progress=progress,
     )
-    rng = np.random.default_rng(seed)
-    train_idx, valid_idx, test_idx = ds.indices("train"), ds.indices("valid"), ds.indices("test")
-    if len(train_idx) == 0:
-        raise DatasetError(f"{cfg.dataset}: no clips in the train split")
-    if len(valid_idx) == 0 and cfg.valid_fraction > 0:
-        n_valid = max(1, round(len(train_idx) * cfg.valid_fraction))
-        pick = _stratified_pick(ds.labels[train_idx], n_valid, rng)
-        valid_idx = train_idx[pick]
-        train_idx = np.delete(train_idx, pick)
-    if cfg.max_train_clips is not None:
-        train_idx = train_idx[_stratified_pick(ds.labels[train_idx], cfg.max_train_clips, rng)]
-    if cfg.max_eval_clips is not None:
-        valid_idx = valid_idx[_stratified_pick(ds.labels[valid_idx], cfg.max_eval_clips, rng)]
-        test_idx = test_idx[_stratified_pick(ds.labels[test_idx], cfg.max_eval_clips, rng)]
     train = ds.subset(train_idx)
-    if cfg.label_fraction < 1.0:
-        train.labels = np.asarray(labelled_fraction(train.labels, cfg.label_fraction, cfg.label_seed), dtype=np.int64)
-    if not (train.labels >= 0).any():
-        raise DatasetError(f"{cfg.dataset}: no labelled training clips (data.label_fraction={cfg.label_fraction})")
+    train.labels = train_labels
     return SplitData(train, ds.subset(valid_idx), ds.subset(test_idx), list(ds.class_names))
+
+
+def check_batch_size(cfg: DataConfig, regime: str, train_clips: int, labelled_clips: int) -> None:
+    """Refuse a ``data.batch_size`` larger than the clips one epoch iterates over: the labelled training clips for
+    supervised training, all training clips for the contrastive regimes."""
+    if regime == "supervised":
+        if cfg.batch_size > labelled_clips:
+            raise ConfigError(
+                f"data.batch_size={cfg.batch_size} is larger than the {labelled_clips} labelled training clips "
+                f"(supervised training sees only labelled clips; data.label_fraction={cfg.label_fraction:g} of "
+                f"{train_clips}); lower data.batch_size or raise data.label_fraction"
+            )
+    elif cfg.batch_size > train_clips:
+        raise ConfigError(f"data.batch_size={cfg.batch_size} is larger than the {train_clips} training clips")
 
 
 class WaveformStore:

@@ -1,9 +1,9 @@
-"""The training loop for the three regimes (supervised, SimCLR, CLAR), with validation, probes and checkpoints.
+"""The state of one training run (model, frontend, optimiser, data on the device) and its steps and epochs.
 
-One call of :func:`run_training` creates (or resumes) a run in the run store, trains for ``schedule.epochs``,
-scores the validation split after each epoch (classifier head, and online linear and kNN probes on clean
-embeddings trained on the labelled clips only), keeps ``last``/``best``/numbered checkpoints, and finally reports
-the test accuracy once for the best (by validation) and for the last checkpoint.
+:func:`core.train.run.run_training` drives it: it trains for ``schedule.epochs``, scores the validation split
+after each epoch (classifier head, and online linear and kNN probes on clean embeddings trained on the labelled
+clips only), keeps ``last``/``best``/numbered checkpoints, and finally reports the test accuracy once for the best
+(by validation) and for the last checkpoint.
 
 Determinism: everything random in an epoch is seeded from ``(runtime.seed, epoch)`` or
 ``(runtime.seed, global_step, rank)``, so a run resumed from the checkpoint of epoch ``e`` repeats epoch ``e + 1``
@@ -13,16 +13,12 @@ exactly as an uninterrupted run would (on CPU; bit-exactness on GPU also needs d
 from __future__ import annotations
 
 import contextlib
-import copy
 import logging
-import math
 import random
-import threading
 import time
 import warnings
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,42 +28,28 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from core.device import resolve_device
-from core.errors import CheckpointError, ConfigError
+from core.errors import CheckpointError, TrainingError
 from core.paths import checkpoints_dir
 from core.train import ddp
 from core.train.build import build_from_config
-from core.train.checkpoint import CheckpointManager, capture_rng, load_checkpoint, restore_rng
+from core.train.checkpoint import capture_rng, restore_rng
 from core.train.config import TrainConfig, provenance
 from core.train.objective import compute_loss
 from core.train.optim import build_optimizer
-from core.train.pipeline import SplitData, StageTimer, WaveformStore, epoch_batches, mix_seed, prepare_splits
+from core.train.pipeline import (
+    SplitData,
+    StageTimer,
+    WaveformStore,
+    check_batch_size,
+    epoch_batches,
+    mix_seed,
+    prepare_splits,
+)
 from core.train.schedule import build_scheduler
 
 log = logging.getLogger(__name__)
 
-# keys of the run-time section that may change when a run is resumed (they do not affect the results)
-RESUME_OVERRIDABLE = (
-    "runtime.device",
-    "runtime.num_threads",
-    "runtime.heartbeat_s",
-    "runtime.log_every",
-    "runtime.profile",
-    "runtime.compile",
-)
 CANCEL_CHECK_STEPS = 10
-
-
-@dataclass
-class TrainResult:
-    """What a finished (or cancelled) run reports."""
-
-    run_id: str
-    status: str
-    final_metrics: dict[str, float] = field(default_factory=dict)
-    epochs_done: int = 0
-    global_step: int = 0
-    checkpoint_dir: Path | None = None
-    history: list[dict[str, float]] = field(default_factory=list)
 
 
 def seed_everything(seed: int) -> None:
@@ -75,35 +57,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-class _Heartbeat(threading.Thread):
-    """Background thread: run-store heartbeat every ``interval`` seconds, and polling for a cancel request."""
-
-    def __init__(self, store: Any, run_id: str, interval: float) -> None:
-        super().__init__(name=f"heartbeat-{run_id}", daemon=True)
-        self.store, self.run_id, self.interval = store, run_id, interval
-        self.stop_event = threading.Event()
-        self.cancelled = threading.Event()
-
-    def run(self) -> None:
-        while not self.stop_event.wait(self.interval):
-            try:
-                self.store.heartbeat(self.run_id)
-                if self.store.cancel_requested(self.run_id):
-                    self.cancelled.set()
-            except Exception as e:  # a busy store must not kill training; the next beat retries
-                log.warning("heartbeat for run %s failed: %s", self.run_id, e)
-
-    def stop(self) -> None:
-        self.stop_event.set()
-        self.join(timeout=5)
-
-
-def _metric_better(name: str, value: float, best: float | None) -> bool:
-    if best is None or math.isnan(best):
-        return not math.isnan(value)
-    return value < best if "loss" in name else value > best
 
 
 def _probe_acc(metrics: Any) -> float:
@@ -116,8 +69,21 @@ def _probe_acc(metrics: Any) -> float:
     return float(metrics)
 
 
+def preflight(config: TrainConfig) -> None:
+    """Check what the config builds (augmentations, frontend, model) before any audio is decoded, so that a
+    mistake costs a second, not a dataset load. The model is built on the ``meta`` device (no memory)."""
+    if config.augment.names != "none":
+        from core.augment import build_pipeline
+
+        build_pipeline(
+            config.augment.names, preset=config.augment.preset, p=config.augment.p, order=config.augment.order
+        )
+    with torch.device("meta"):
+        build_from_config(config, 2)
+
+
 class Trainer:
-    """One training run. Use :func:`run_training` unless you need the pieces (the benchmark does)."""
+    """One training run. Use :func:`core.train.run.run_training` unless you need the pieces (the benchmark does)."""
 
     def __init__(
         self,
@@ -148,7 +114,14 @@ class Trainer:
             else:
                 warnings.warn(f"runtime.amp={rt.amp} needs CUDA; training in float32 on {self.device}", stacklevel=2)
         seed_everything(rt.seed)
-        self.data = data if data is not None else prepare_splits(config.data, rt.seed, progress and self.dist.is_main)
+        preflight(config)
+
+        def check(train_clips: int, labelled_clips: int) -> None:
+            check_batch_size(config.data, config.model.regime, train_clips, labelled_clips)
+
+        if data is None:
+            data = prepare_splits(config.data, rt.seed, progress and self.dist.is_main, check=check)
+        self.data = data
         self._build()
 
     # -- setup -----------------------------------------------------------------------------------------
@@ -169,11 +142,8 @@ class Trainer:
         labelled = self.data.labelled
         # supervised training sees only the labelled clips; the contrastive regimes see all of them
         self.train_index = labelled if regime == "supervised" else np.arange(len(train))
+        check_batch_size(cfg.data, regime, len(train), len(labelled))
         self.steps_per_epoch = len(self.train_index) // cfg.data.batch_size
-        if self.steps_per_epoch < 1:
-            raise ConfigError(
-                f"data.batch_size={cfg.data.batch_size} is larger than the {len(self.train_index)} training clips"
-            )
         self.pipeline = None
         if cfg.augment.names != "none":
             from core.augment import build_pipeline
@@ -303,7 +273,7 @@ class Trainer:
             out = self.forward(inp)
         loss, parts = compute_loss(self.cfg.model.regime, out, labels, self.cfg.loss, self.dist.enabled)
         if not torch.isfinite(loss.detach()):
-            raise FloatingPointError(f"loss is {float(loss)} at step {self.global_step} (lower optim.lr?)")
+            raise TrainingError(self._nonfinite_reason(float(loss), x, inp))
         self.scaler.scale(loss).backward()
         if self.cfg.optim.grad_clip > 0:
             self.scaler.unscale_(self.optimizer)
@@ -315,6 +285,16 @@ class Trainer:
         self.global_step += 1
         timer.lap("model")
         return parts
+
+    def _nonfinite_reason(self, loss: float, waveforms: Tensor, inputs: Tensor) -> str:
+        """One line saying why the loss is not finite: bad input, bad features, or a diverging model."""
+        where = f"loss is {loss} at step {self.global_step + 1} (epoch {self.epoch + 1})"
+        if not torch.isfinite(waveforms).all():
+            return f"{where}: the batch's waveforms hold NaN or infinite samples"
+        if not torch.isfinite(inputs).all():
+            return f"{where}: the features of finite audio are not finite (check features.overrides)"
+        lr = self.optimizer.param_groups[0]["lr"]
+        return f"{where}: the model diverged at learning rate {lr:.3g}; lower optim.lr (now {self.cfg.optim.lr:g})"
 
     # -- evaluation -------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -429,204 +409,3 @@ class Trainer:
         if self.dist.enabled:
             torch.distributed.all_reduce(flag)
         return bool(flag.item() > 0)
-
-
-# ------------------------------------------------------------------------------------------------------------
-
-
-def _open_store(store: Any):
-    if store is not None:
-        return store
-    from core.runs import RunStore
-
-    return RunStore()
-
-
-def _stored_config(run: Any) -> dict[str, Any]:
-    import json
-
-    cfg = run.get("config") if isinstance(run, dict) else getattr(run, "config", None)
-    if isinstance(cfg, str):
-        cfg = json.loads(cfg)
-    if not isinstance(cfg, dict):
-        raise ConfigError("the run store holds no config for this run")
-    return {k: v for k, v in cfg.items() if k != "provenance"}
-
-
-def _resume_config(saved: dict[str, Any], overrides: list[str] | None) -> TrainConfig:
-    cfg = TrainConfig.from_dict({k: v for k, v in saved.items() if k != "provenance"}, source="resumed config")
-    if overrides:
-        from core.train.config import parse_override
-
-        for item in overrides:
-            key, _ = parse_override(item)
-            if key not in RESUME_OVERRIDABLE:
-                raise ConfigError(
-                    f"--set {key}: a resumed run keeps its config; only {', '.join(RESUME_OVERRIDABLE)} may change"
-                )
-        cfg = cfg.with_overrides(overrides)
-    return cfg
-
-
-def run_training(
-    config: TrainConfig | None = None,
-    *,
-    resume: str | None = None,
-    overrides: list[str] | None = None,
-    store: Any = None,
-    progress: bool = True,
-    checkpoint_root: str | Path | None = None,
-    on_run_id: Callable[[str], None] | None = None,
-) -> TrainResult:
-    """Train a new run from ``config`` (with ``overrides``), or continue run ``resume`` from its last checkpoint.
-
-    ``on_run_id(run_id)`` is called as soon as the run id is known (the CLI prints it). Returns the result;
-    the run store holds the per-step and per-epoch metrics and, at the end, the final metrics.
-    """
-    root = Path(checkpoint_root) if checkpoint_root else checkpoints_dir()
-    store_obj = _open_store(store)  # every rank may read a config from it; only rank 0 writes
-    checkpoint_state = None
-    if resume:
-        run_id = resume
-        manager = CheckpointManager(root / run_id)
-        found = manager.load_latest()
-        if found is not None:
-            checkpoint_state, path = found
-            log.info("resuming run %s from %s (epoch %d)", run_id, path, checkpoint_state["epoch"])
-            cfg = _resume_config(checkpoint_state["config"], overrides)
-        else:
-            cfg = _resume_config(_stored_config(store_obj.get_run(run_id)), overrides)
-    else:
-        if config is None:
-            raise ConfigError("run_training needs a config or a run id to resume")
-        cfg = config.with_overrides(overrides) if overrides else config
-        run_id = None
-
-    trainer = Trainer(cfg, progress=progress, checkpoint_root=root)
-    dist_info = trainer.dist
-    if dist_info.is_main:
-        if run_id is None:
-            store_config = {**cfg.to_dict(), "provenance": trainer.provenance}
-            run_id = store_obj.create_run(cfg.run_name(), store_config)
-        store_obj.mark_running(run_id)
-    run_id = ddp.broadcast_object(run_id, dist_info)
-    trainer.run_id = run_id
-    if on_run_id is not None and dist_info.is_main:
-        on_run_id(run_id)
-    manager = CheckpointManager(root / run_id, cfg.runtime.checkpoint_every)
-    if checkpoint_state is not None:
-        trainer.load_state_dict(checkpoint_state)
-    else:
-        trainer.fit_frontend()
-    if dist_info.is_main:
-        store_obj.truncate_metrics(run_id, trainer.global_step)
-
-    heartbeat = None
-    if dist_info.is_main:
-        heartbeat = _Heartbeat(store_obj, run_id, cfg.runtime.heartbeat_s)
-        heartbeat.start()
-    status = "failed"
-    result = TrainResult(run_id, status, checkpoint_dir=manager.dir)
-    try:
-        status = _loop(trainer, cfg, store_obj, manager, heartbeat, result)
-        final = {}
-        if status == "completed" and dist_info.is_main:
-            final = _final_scores(trainer, manager)
-        result.status, result.final_metrics = status, final
-        result.epochs_done, result.global_step = trainer.epoch, trainer.global_step
-        if dist_info.is_main:
-            store_obj.finish(run_id, status, final_metrics=final)
-        return result
-    except BaseException as e:
-        if dist_info.is_main:
-            with contextlib.suppress(Exception):
-                store_obj.finish(
-                    run_id,
-                    "cancelled" if isinstance(e, KeyboardInterrupt) else "failed",
-                    final_metrics={"error": str(e)[:500]},
-                )
-        raise
-    finally:
-        if heartbeat is not None:
-            heartbeat.stop()
-        ddp.cleanup(dist_info)
-
-
-def _loop(
-    trainer: Trainer, cfg: TrainConfig, store: Any, manager: CheckpointManager, heartbeat: Any, result: TrainResult
-) -> str:
-    main = trainer.dist.is_main
-    run_id = trainer.run_id
-    registered: set[str] | None = None
-    log_every = cfg.runtime.log_every
-    epochs = cfg.schedule.epochs
-
-    def on_step(parts: dict[str, float]) -> bool:
-        if main and trainer.global_step % log_every == 0:
-            store.log_metrics(
-                run_id, trainer.global_step, trainer.epoch + 1, {f"train/{k}": v for k, v in parts.items()}
-            )
-        if heartbeat is not None and heartbeat.cancelled.is_set():
-            trainer._cancel_flag = True
-            return trainer.dist.enabled  # single process: stop now; DDP: stop at the next collective check
-        return True
-
-    while trainer.epoch < epochs:
-        metrics = trainer.train_epoch(on_step)
-        cancelled = trainer._cancel_all_ranks() if trainer.dist.enabled else trainer._cancel_flag
-        if cancelled:
-            return "cancelled"
-        stop = False
-        if main:
-            if trainer.epoch % cfg.eval.every == 0 or trainer.epoch == epochs:
-                metrics.update(trainer.score(splits=("valid",)))
-                value = metrics.get(cfg.monitor)
-                if value is None:
-                    raise ConfigError(f"eval.monitor {cfg.monitor!r} is not among the metrics {sorted(metrics)}")
-                is_best = _metric_better(cfg.monitor, value, trainer.best["value"])
-                if is_best:
-                    trainer.best = {"metric": cfg.monitor, "value": float(value), "epoch": trainer.epoch}
-                    trainer.bad_evals = 0
-                else:
-                    trainer.bad_evals += 1
-                stop = cfg.eval.patience > 0 and trainer.bad_evals >= cfg.eval.patience
-            else:
-                is_best = False
-            trainer.last_metrics = metrics
-            store.log_metrics(run_id, trainer.global_step, trainer.epoch, metrics)
-            result.history.append({"epoch": trainer.epoch, **metrics})
-            written = manager.save(trainer.state_dict(), is_best=is_best)
-            if registered is None:
-                registered = {a["path"] for a in store.artifacts(run_id, "checkpoint")}
-            for p in written:  # each file once: last/best are overwritten in place
-                if str(p.absolute()) not in registered:
-                    meta = {"name": p.stem, **({"epoch": trainer.epoch} if p.stem.startswith("epoch_") else {})}
-                    store.add_artifact(run_id, "checkpoint", str(p), meta)
-                    registered.add(str(p.absolute()))
-            if trainer.progress:
-                shown = {k: round(v, 4) for k, v in metrics.items() if k.startswith(("train/loss", "valid/"))}
-                print(f"epoch {trainer.epoch}/{epochs}: {shown}", flush=True)
-        stop = bool(ddp.broadcast_object(stop, trainer.dist))
-        if stop:
-            break
-    return "completed"
-
-
-def _final_scores(trainer: Trainer, manager: CheckpointManager) -> dict[str, float]:
-    """Test accuracy once for the last model and once for the best (by validation) checkpoint."""
-    final: dict[str, float] = {"epochs": float(trainer.epoch), "global_step": float(trainer.global_step)}
-    last = trainer.score(splits=("test",))
-    final.update({k.replace("test/", "test/last/", 1): v for k, v in last.items()})
-    best_epoch = trainer.best.get("epoch")
-    if best_epoch is not None:
-        final["best_epoch"] = float(best_epoch)
-        final[f"best/{trainer.best['metric']}"] = float(trainer.best["value"])
-        if best_epoch == trainer.epoch:
-            best = last
-        else:
-            state = load_checkpoint(manager.best, trainer.device)
-            net = copy.deepcopy(trainer.net)
-            net.load_state_dict(state["model"])
-            best = trainer.score(net=net, splits=("test",))
-        final.update({k.replace("test/", "test/best/", 1): v for k, v in best.items()})
-    return final

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -21,7 +22,7 @@ from core.runs import RunStore
 from core.train.build import build_from_config, load_trained
 from core.train.checkpoint import CheckpointManager, load_checkpoint
 from core.train.config import load_config
-from core.train.trainer import run_training
+from core.train.run import run_training
 
 REPO = Path(__file__).resolve().parents[2]
 DATA_DIR = os.environ.get("CLAR_DATA_DIR")
@@ -173,6 +174,8 @@ def test_corrupt_last_checkpoint_falls_back_when_resuming(tmp_path: Path, monkey
         manager.save(load_checkpoint(manager.last))
         data = manager.last.read_bytes()
         manager.last.write_bytes(data[: len(data) // 3])
+        with sqlite3.connect(env["CLAR_RUNS_DB"]) as con:  # as if it had been killed during that second epoch
+            con.execute("UPDATE runs SET status = 'interrupted' WHERE id = ?", (first.run_id,))
         with pytest.warns(RuntimeWarning, match=r"last\.pt: corrupt or truncated"):
             again = run_training(resume=first.run_id, progress=False)
     finally:

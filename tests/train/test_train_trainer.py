@@ -13,7 +13,8 @@ import torch
 from core.runs import RunStore
 from core.train.config import TrainConfig
 from core.train.pipeline import StageTimer, prepare_splits
-from core.train.trainer import Trainer, run_training
+from core.train.run import run_training
+from core.train.trainer import Trainer
 
 if not os.environ.get("CLAR_DATA_DIR"):
     raise RuntimeError("CLAR_DATA_DIR is not set: these tests train on the real FSDD clips in $CLAR_DATA_DIR/fsdd")
