@@ -12,9 +12,12 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _download(args: argparse.Namespace) -> int:
-    from core.data.download import main
+    from core.data.download import download_dataset
 
-    return main(args)
+    parts = args.parts.split(",") if args.parts else None
+    path = download_dataset(args.name, args.root, mirror=args.mirror, keep_archive=args.keep_archive, parts=parts)
+    print(path)
+    return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

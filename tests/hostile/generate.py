@@ -7,8 +7,12 @@ project must answer with a typed, one-line error (or, where stated, simply work)
 
 from __future__ import annotations
 
+import io
 import os
 import struct
+import tarfile
+import warnings
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -276,6 +280,119 @@ def ckpt_flipped_byte(folder: Path) -> Path:
 
 
 # ----------------------------------------------------------------------------------------------------------
+# Archives
+# ----------------------------------------------------------------------------------------------------------
+def _zip_link(zf: zipfile.ZipFile, name: str, target: str) -> None:
+    info = zipfile.ZipInfo(name)
+    info.external_attr = 0o120777 << 16  # S_IFLNK: the member's data is the link target
+    zf.writestr(info, target)
+
+
+def zip_symlink_chain(folder: Path) -> Path:
+    """``p -> .``, ``q -> p/..`` then ``q/evil``: judged by their text the links stay inside, but ``q`` resolves to
+    the root's parent, so ``q/evil`` would be written above the root."""
+    path = folder / "chain.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        _zip_link(zf, "p", ".")
+        _zip_link(zf, "q", "p/..")
+        zf.writestr("q/evil", b"written outside the root")
+    return path
+
+
+def tar_long_path_links(folder: Path) -> Path:
+    """The CVE-2025-4517 layout: folders with names near NAME_MAX chained by symlinks until the resolved path
+    exceeds PATH_MAX (where ``os.path.realpath`` stops resolving), then a link climbing out of the root and a
+    file written through it. Python 3.11's ``filter="data"`` let this escape."""
+    path = folder / "longlinks.tar"
+    comp = "d" * 247
+    steps = "abcdefghijklmnop"
+    with tarfile.open(path, "w") as tf:
+        here = ""
+        for step in steps:
+            d = tarfile.TarInfo(f"{here}{comp}")
+            d.type = tarfile.DIRTYPE
+            tf.addfile(d)
+            link = tarfile.TarInfo(f"{here}{step}")
+            link.type, link.linkname = tarfile.SYMTYPE, comp
+            tf.addfile(link)
+            here += f"{step}/"
+        up = tarfile.TarInfo(f"{here}l")
+        up.type, up.linkname = tarfile.SYMTYPE, "../" * len(steps)
+        tf.addfile(up)
+        esc = tarfile.TarInfo("escape")
+        esc.type, esc.linkname = tarfile.SYMTYPE, f"{here}l/../.."
+        tf.addfile(esc)
+        data = b"written outside the root"
+        evil = tarfile.TarInfo("escape/evil")
+        evil.size = len(data)
+        tf.addfile(evil, io.BytesIO(data))
+    return path
+
+
+def tar_hardlink_out(folder: Path) -> Path:
+    """A hard link to ``/etc/passwd``: extracting would give write access to the target through the link."""
+    path = folder / "hard.tar"
+    with tarfile.open(path, "w") as tf:
+        link = tarfile.TarInfo("passwd")
+        link.type, link.linkname = tarfile.LNKTYPE, "/etc/passwd"
+        tf.addfile(link)
+    return path
+
+
+def tar_device(folder: Path) -> Path:
+    """A character device member (``/dev/null``'s numbers)."""
+    path = folder / "dev.tar"
+    with tarfile.open(path, "w") as tf:
+        dev = tarfile.TarInfo("null")
+        dev.type, dev.devmajor, dev.devminor = tarfile.CHRTYPE, 1, 3
+        tf.addfile(dev)
+    return path
+
+
+def zip_duplicate_name(folder: Path) -> Path:
+    """Two members with the same name: which one wins would depend on the extractor."""
+    path = folder / "dup.zip"
+    with zipfile.ZipFile(path, "w") as zf, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate it is asked to write
+        zf.writestr("a/clip.wav", b"first")
+        zf.writestr("a/clip.wav", b"second")
+    return path
+
+
+def zip_file_and_folder(folder: Path) -> Path:
+    """``a`` as a file and ``a/b`` as a file inside it."""
+    path = folder / "conflict.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("a", b"a file")
+        zf.writestr("a/b", b"inside a file?")
+    return path
+
+
+def zip_bomb(folder: Path) -> Path:
+    """200 MB of zeros deflated to about 200 kB: refused by the extraction bound (tests pass 50 MB)."""
+    path = folder / "bomb.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf, zf.open("zeros.bin", "w") as f:
+        block = bytes(1 << 20)
+        for _ in range(200):
+            f.write(block)
+    return path
+
+
+def zip_lying_size(folder: Path) -> Path:
+    """A member whose headers declare 1 kB but whose deflated data unpacks to 200 MB."""
+    path = zip_bomb(folder)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("zeros.bin")
+    true = struct.pack("<I", info.file_size)
+    fake = struct.pack("<I", 1024)
+    data = data.replace(true, fake)  # in the local header, the data descriptor and the central directory
+    out = folder / "lying.zip"
+    out.write_bytes(bytes(data))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------
 # The registry
 # ----------------------------------------------------------------------------------------------------------
 Generator = Callable[[Path], Path]
@@ -298,6 +415,16 @@ ATTACKS: dict[str, dict[str, Generator]] = {
         "yaml_deep_nesting": yaml_deep_nesting,
         "yaml_unknown_model_option": yaml_unknown_model_option,
         "yaml_giant_model": yaml_giant_model,
+    },
+    "archive": {
+        "zip_symlink_chain": zip_symlink_chain,
+        "tar_long_path_links": tar_long_path_links,
+        "tar_hardlink_out": tar_hardlink_out,
+        "tar_device": tar_device,
+        "zip_duplicate_name": zip_duplicate_name,
+        "zip_file_and_folder": zip_file_and_folder,
+        "zip_bomb": zip_bomb,
+        "zip_lying_size": zip_lying_size,
     },
     "checkpoint": {
         "ckpt_giant_model": ckpt_giant_model,
