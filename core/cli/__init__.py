@@ -2,7 +2,8 @@
 
 A subcommand module defines ``register(subparsers) -> None``, which adds its parser and sets
 ``func=handler`` with ``handler(args) -> int``. Heavy imports belong inside the handler, so that
-``--help`` stays fast. Errors derived from ``ClarError`` print as one line and exit with status 2.
+``--help`` stays fast. Errors derived from ``ClarError``, and file-system errors (``OSError``), print as one line
+and exit with status 2: a user mistake never shows a traceback.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ import sys
 
 from core import __version__
 from core.errors import ClarError
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ClarError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {_one_line(e)}", file=sys.stderr)
+        return 2
+    except OSError as e:  # the file system said no (a full disk, a read-only folder, /proc): the user can fix it
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        print(f"error: {where}{e.strerror or e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

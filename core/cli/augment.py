@@ -22,6 +22,10 @@ def _handler(args: argparse.Namespace) -> int:
 
     if bool(args.aug) == bool(args.set):
         raise ConfigError("augment: give exactly one of --aug NAMES or --set NAME")
+    if not 0 <= args.seed < 2**63:
+        raise ConfigError(f"--seed {args.seed}: must be an integer in [0, 2**63)")
+    if args.p is not None and not 0.0 <= args.p <= 1.0:
+        raise ConfigError(f"--p {args.p}: must be in [0, 1]")
     selection = args.aug or args.set
     chain = build_pipeline(selection, preset=args.preset, p=args.p, order=args.order)
     device = resolve_device(args.device)

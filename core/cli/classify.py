@@ -37,7 +37,11 @@ def classify_files(trained, files: list[str], top_k: int = 5, batch_size: int = 
             probs = trained.predict(np.stack(waves), batch_size=batch_size, source=source)
         k = min(top_k, probs.shape[1])
         values, indices = probs.topk(k, dim=1)
+        finite = torch.isfinite(probs).all(dim=1)
         for row, i in enumerate(good):
+            if not finite[row]:
+                results[i]["error"] = f"{files[i]}: the model's output is not finite (its weights may be corrupt)"
+                continue
             results[i]["top_k"] = [
                 {"label": trained.class_names[int(c)], "probability": round(float(p), 6)}
                 for p, c in zip(values[row], indices[row], strict=True)
@@ -57,7 +61,7 @@ def _handler(args: argparse.Namespace) -> int:
 
     trained = load_trained(args.checkpoint, device=args.device, which=args.which)
     out = classify_files(trained, args.files, top_k=args.top_k, batch_size=args.batch_size, source=args.source)
-    print(json.dumps(out, indent=2))
+    print(json.dumps(out, indent=2, allow_nan=False))
     return 1 if any("error" in r for r in out["results"]) else 0
 
 

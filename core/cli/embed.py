@@ -27,7 +27,13 @@ def _handler(args: argparse.Namespace) -> int:
     }
     dataset = load_dataset(name, **{k: v for k, v in kw.items() if v is not None})
     meta = embed_dataset(
-        trained, dataset, args.out, split=args.split, batch_size=args.batch_size, progress=not args.quiet
+        trained,
+        dataset,
+        args.out,
+        split=args.split,
+        batch_size=args.batch_size,
+        progress=not args.quiet,
+        runs_db=args.runs_db,
     )
     print(f"{meta['count']} embeddings of dimension {meta['dim']} written to {args.out}")
     for f in meta["files"].values():
@@ -48,4 +54,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=64, help="clips per batch (default 64)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--runs-db", help="run store to record the embeddings in (default: the run store's own default)")
     p.set_defaults(func=_handler)

@@ -40,9 +40,13 @@ def _handler(args: argparse.Namespace) -> int:
     summary.pop("confusion_matrix", None)
     summary.pop("per_class_accuracy", None)
     if report["probe_saved"]:
-        record_artifact(trained.run_id, "probe", report["probe_saved"], {**trained.identity(), **summary})
+        record_artifact(
+            trained.run_id, "probe", report["probe_saved"], {**trained.identity(), **summary}, db=args.runs_db
+        )
     if args.out:
-        record_artifact(trained.run_id, "eval_report", Path(args.out).resolve(), {**trained.identity(), **summary})
+        record_artifact(
+            trained.run_id, "eval_report", Path(args.out).resolve(), {**trained.identity(), **summary}, db=args.runs_db
+        )
     return 0
 
 
@@ -73,4 +77,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="write the report as JSON to this file")
     p.add_argument("--no-save-probe", action="store_true", help="do not write probe.pt beside the checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--runs-db", help="run store to record the probe and report in (default: the run store's own)")
     p.set_defaults(func=_handler)

@@ -6,8 +6,11 @@ import warnings
 from pathlib import Path
 
 
-def record_artifact(run_id: str, kind: str, path: str | Path, meta: dict | None = None) -> bool:
-    """Add ``path`` as a ``kind`` artifact of ``run_id`` when the run store exists and knows that run.
+def record_artifact(
+    run_id: str, kind: str, path: str | Path, meta: dict | None = None, db: str | Path | None = None
+) -> bool:
+    """Add ``path`` as a ``kind`` artifact of ``run_id`` when the run store (``db``, default its default path)
+    exists and knows that run.
 
     A checkpoint from elsewhere (no store file, or a run it does not know) is not an error: nothing is
     recorded, and no store file is created. Returns whether the artifact was recorded.
@@ -15,10 +18,11 @@ def record_artifact(run_id: str, kind: str, path: str | Path, meta: dict | None 
     from core.errors import RunStoreError
     from core.runs import RunStore, default_db_path
 
-    if not run_id or not default_db_path().is_file():
+    db_path = Path(db) if db is not None else default_db_path()
+    if not run_id or not db_path.is_file():
         return False
     try:
-        store = RunStore()
+        store = RunStore(db_path)
         store.get_run(run_id)
     except RunStoreError:
         return False

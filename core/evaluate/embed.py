@@ -60,11 +60,13 @@ def embed_dataset(
     batch_size: int = 64,
     progress: bool = True,
     register: bool = True,
+    runs_db: str | Path | None = None,
 ) -> dict:
     """Embed the clips of ``split`` and write them with their metadata to ``out_dir``.
 
-    With ``register``, the embeddings are recorded as an ``embeddings`` artifact of the checkpoint's run
-    in the run store when that run is known there. Returns the JSON metadata (including the file paths).
+    With ``register``, the embeddings are recorded as an ``embeddings`` artifact of the checkpoint's run in the
+    run store (``runs_db``, else the default) when that run is known there. Returns the JSON metadata (including
+    the file paths).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -116,7 +118,7 @@ def embed_dataset(
     if register:
         from core.evaluate.artifacts import record_artifact
 
-        record_artifact(trained.run_id, "embeddings", out / EMBEDDINGS_FILE, meta)
+        record_artifact(trained.run_id, "embeddings", out / EMBEDDINGS_FILE, meta, db=runs_db)
     return meta
 
 

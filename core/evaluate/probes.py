@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from core.device import resolve_device
-from core.errors import ConfigError
+from core.errors import ConfigError, TrainingError
 from core.evaluate.metrics import classification_metrics
 
 ArrayLike = Any  # numpy array or torch tensor
@@ -45,7 +45,7 @@ def _features(x: ArrayLike, device: torch.device, what: str) -> Tensor:
         raise ValueError(f"{what}: features must be [N, D], got shape {tuple(t.shape)}")
     t = t.to(device=device, dtype=torch.float32)
     if not torch.isfinite(t).all():
-        raise ValueError(f"{what}: features contain NaN or infinite values")
+        raise TrainingError(f"{what}: the embeddings contain NaN or infinite values (is the checkpoint corrupt?)")
     return t
 
 
@@ -197,7 +197,10 @@ def _fit_impl(
     with torch.no_grad():
         loss = float(objective(xs, y))
     if not np.isfinite(loss):
-        raise RuntimeError("linear probe diverged (non-finite loss); lower lr or raise weight_decay")
+        raise TrainingError(
+            f"linear probe diverged (its loss is {loss}) with weight_decay={weight_decay:g}; lower lr or raise "
+            "weight_decay, and check the embeddings for huge values"
+        )
     probe.requires_grad_(False)
     return _Fit(probe.eval(), loss)
 

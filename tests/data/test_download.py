@@ -259,7 +259,7 @@ def test_symlink_escape_refused(tmp_path):
         link.type, link.linkname = tarfile.SYMTYPE, "../../outside"
         tf.addfile(link)
     (tmp_path / "evil.tar.gz").write_bytes(buf.getvalue())
-    with pytest.raises(DownloadError, match="symbolic link .*archives with links are refused"):
+    with pytest.raises(DownloadError, match=r"symbolic link .*archives with links are refused"):
         safe_extract(tmp_path / "evil.tar.gz", tmp_path / "out")
     assert not (tmp_path / "out").exists()
 

@@ -12,6 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 
+from core.errors import TrainingError
 from core.evaluate.probes import fit_linear_probe, knn_predict, knn_probe, linear_probe
 
 
@@ -123,7 +124,7 @@ def test_bad_input():
         knn_probe(x, y[:10], {})
     with pytest.raises(ValueError, match="features"):
         linear_probe(x, y, {"valid": (x[:, :2], y)})
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(TrainingError, match="NaN"):  # a typed error the CLI prints as one line
         linear_probe(np.full_like(x, np.nan), y, {})
 
 
