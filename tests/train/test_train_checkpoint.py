@@ -133,3 +133,22 @@ def test_no_usable_checkpoint(tmp_path: Path):
     m.last.write_bytes(b"junk")
     with pytest.warns(RuntimeWarning), pytest.raises(CheckpointError, match="no usable checkpoint"):
         m.load_latest()
+
+
+def test_flipped_byte_is_detected_and_resume_falls_back(tmp_path: Path):
+    import struct
+
+    manager = CheckpointManager(tmp_path)
+    manager.save(state(1))
+    manager.save(state(2))
+    with zipfile.ZipFile(manager.last) as z:
+        info = next(i for i in z.infolist() if i.filename.endswith("/data/0"))
+    data = bytearray(manager.last.read_bytes())
+    name_len, extra_len = struct.unpack("<HH", data[info.header_offset + 26 : info.header_offset + 30])
+    data[info.header_offset + 30 + name_len + extra_len] ^= 0x01  # one bit of the first weight
+    manager.last.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="checksum does not match"):
+        load_checkpoint(manager.last)
+    with pytest.warns(RuntimeWarning, match="checksum does not match"):
+        loaded, path = manager.load_latest()
+    assert path == manager.previous and loaded["epoch"] == 1
