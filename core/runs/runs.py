@@ -16,6 +16,7 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,6 @@ class RunsTable:
     # -- creating and claiming ------------------------------------------------------------------------------
     def create_run(self, name: str, config: Mapping[str, Any], run_id: str | None = None) -> str:
         """Record a new run (status ``created``); returns its id (:func:`core.runs.new_run_id` unless given)."""
-        from core.runs.store import new_run_id
-
         if run_id is not None:
             check_run_id(run_id)
         cfg = to_json(dict(config), f"config of run {name!r}")
@@ -277,6 +276,12 @@ class RunsTable:
                 raise RunStoreError(f"no run {run_id!r} in {self.path}")
 
         self._write(update)
+
+
+def new_run_id(now: float | None = None) -> str:
+    """A sortable run id: ``YYYYmmdd-HHMMSS-xxxx`` (UTC time, then 4 random hex digits)."""
+    stamp = datetime.fromtimestamp(time.time() if now is None else now, UTC).strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{secrets.token_hex(2)}"
 
 
 def check_run_id(run_id: str) -> str:

@@ -9,9 +9,6 @@ app state (:mod:`core.runs.app_state`).
 from __future__ import annotations
 
 import os
-import secrets
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from core.runs.app_state import AppStateTables
@@ -32,12 +29,6 @@ def default_db_path() -> Path:
     from core.paths import checkpoints_dir
 
     return checkpoints_dir() / "runs.sqlite"
-
-
-def new_run_id(now: float | None = None) -> str:
-    """A sortable run id: ``YYYYmmdd-HHMMSS-xxxx`` (UTC time, then 4 random hex digits)."""
-    stamp = datetime.fromtimestamp(time.time() if now is None else now, UTC).strftime("%Y%m%d-%H%M%S")
-    return f"{stamp}-{secrets.token_hex(2)}"
 
 
 class RunStore(RunsTable, MetricsTable, ArtifactsTable, AppStateTables, Database):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import ConfigError
@@ -13,8 +15,20 @@ from core.train.checkpoint import CheckpointManager, load_checkpoint
 
 if TYPE_CHECKING:
     from core.runs import HeartbeatThread, RunStore
-    from core.train.run import TrainResult
     from core.train.trainer import Trainer
+
+
+@dataclass
+class TrainResult:
+    """What a finished (or cancelled) run reports."""
+
+    run_id: str
+    status: str
+    final_metrics: dict[str, float] = field(default_factory=dict)
+    epochs_done: int = 0
+    global_step: int = 0
+    checkpoint_dir: Path | None = None
+    history: list[dict[str, float]] = field(default_factory=list)
 
 
 def metric_better(name: str, value: float, best: float | None) -> bool:

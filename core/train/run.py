@@ -23,7 +23,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from core.runs import HeartbeatThread, RunStore
 from core.train import ddp
 from core.train.checkpoint import CheckpointManager
 from core.train.config import TrainConfig, parse_override
-from core.train.loop import final_scores, train_loop
+from core.train.loop import TrainResult, final_scores, train_loop
 
 log = logging.getLogger(__name__)
 
@@ -47,19 +47,6 @@ RESUME_OVERRIDABLE = (
     "runtime.compile",
 )
 """Keys of the runtime section that may change when a run is resumed (they do not affect the results)."""
-
-
-@dataclass
-class TrainResult:
-    """What a finished (or cancelled) run reports."""
-
-    run_id: str
-    status: str
-    final_metrics: dict[str, float] = field(default_factory=dict)
-    epochs_done: int = 0
-    global_step: int = 0
-    checkpoint_dir: Path | None = None
-    history: list[dict[str, float]] = field(default_factory=list)
 
 
 @dataclass
