@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._report import machine_info, markdown_table, write_section
 from core import SAMPLE_RATE
 from core.device import resolve_device
-from core.train.config import TrainConfig
+from core.config import TrainConfig
 from core.train.pipeline import SplitData, _stratified_pick
 
 # -- authors'-style per-clip augmentations (numpy / librosa), same ranges as the "paper" preset ---------------
@@ -143,7 +143,7 @@ def authors_style(cfg: TrainConfig, data, augs: list[str], steps: int, workers: 
     (worker start-up included, as with the DataLoader's default non-persistent workers) and runs ``steps`` steps.
     """
     from core.features import ClarFeatures
-    from core.train.build import build_from_config
+    from core.config.build import build_from_config
     from core.train.objective import compute_loss
     from core.train.optim import build_optimizer
 

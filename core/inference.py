@@ -33,7 +33,7 @@ PROBE_FILENAME = "probe.pt"
 
 
 def data_settings(config: dict) -> dict:
-    """The dataset a run was trained on, from its config (``core.train.config.DataConfig``): name, root, task,
+    """The dataset a run was trained on, from its config (``core.config.DataConfig``): name, root, task,
     version, fold (ESC test fold), num_samples (clip length in samples, or None for the dataset's default),
     label_fraction (of the training split), label_seed and seed (the run's seed, which also seeds
     non-official splits)."""

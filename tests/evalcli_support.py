@@ -2,8 +2,8 @@
 
 ``fsdd_csv`` lists a few real FSDD recordings (from ``$CLAR_DATA_DIR``) as a ``csv`` dataset with
 train/valid/test splits, so that tests load a small real dataset quickly. ``make_checkpoint`` writes a real
-checkpoint of the trainer's format through the trainer's own API (``core.train.build.build_from_config``,
-the frontend's ``fit`` on clean training clips, ``core.train.checkpoint.CheckpointManager.save``); the
+checkpoint of the trainer's format through the trainer's own API (``core.config.build.build_from_config``,
+the frontend's ``fit`` on clean training clips, ``core.train.checkpoints.CheckpointManager.save``); the
 weights are freshly initialised, not trained, which is all the inference and evaluation code needs.
 """
 
@@ -65,9 +65,9 @@ def make_checkpoint(
 ) -> Path:
     """Write ``run_dir/last.pt`` (and ``best.pt`` when ``best``) for a model trained on the csv dataset."""
     from core.data import load_dataset
-    from core.train.build import build_from_config
-    from core.train.checkpoint import CheckpointManager
-    from core.train.config import TrainConfig
+    from core.config.build import build_from_config
+    from core.train.checkpoints import CheckpointManager
+    from core.config import TrainConfig
 
     cfg = TrainConfig.from_dict(
         {

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from core import SAMPLE_RATE
+from core.data.rows import IndexedRows
 
 SPLITS = ("train", "valid", "test")
 
@@ -17,7 +18,9 @@ class AudioDataset:
 
     Attributes:
         name: dataset name, e.g. ``"esc10"`` or ``"fsdd"``.
-        waveforms: float32 array [N, T] (often a read-only memory map); T = ``num_samples``.
+        waveforms: float32 array [N, T]: a read-only memory map of the cache, an in-memory array, or (for a
+            subset of a memory map) :class:`core.data.rows.IndexedRows`, which reads rows only when indexed;
+            T = ``num_samples``.
         labels: int64 [N] class indices; -1 marks an unlabelled clip (see ``labelled_fraction``).
         class_names: names of the classes, indexed by label.
         split: str [N], each one of ``SPLITS`` (for fold-based sets, the split for the chosen test fold).
@@ -63,9 +66,16 @@ class AudioDataset:
         index = np.asarray(index)
         if index.dtype == bool:
             index = np.flatnonzero(index)
+        waves = self.waveforms
+        if isinstance(waves, IndexedRows):
+            waves = waves.subset(index)
+        elif isinstance(waves, np.memmap):
+            waves = IndexedRows(waves, index)  # a memory-mapped cache is never copied whole into memory
+        else:
+            waves = waves[index]
         return replace(
             self,
-            waveforms=self.waveforms[index],
+            waveforms=waves,
             labels=self.labels[index],
             split=self.split[index],
             paths=[self.paths[i] for i in index],

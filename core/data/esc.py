@@ -5,9 +5,10 @@ Layouts read:
   ``<root>/audio/<filename>.wav`` (the archive's ``ESC-50-master/`` folder may be given or be inside ``root``);
 - shared: ``<root>/metadata.csv`` (path, label, category, target, fold, ...) as in ``../shared/data/esc10``.
 
-Splits: clips of the test fold (``fold=``, 1-5, default 1) are ``test``; of the four others, one whole fold is
-``valid`` (fold-disjoint: ``train_folds[seed % 4]``, so seed 0 takes the fold after the test fold) and three are
-``train``. Labels are the ESC-50 targets in ascending order: 0-49 for ESC-50, 0-9 for ESC-10.
+Splits: clips of the test fold (``fold=``, 1-5, default 1) are ``test``; the four other folds are ``train``, as in
+the literature's protocol (train on 4 folds, test on the fifth). Where a run's validation clips come from (a
+holdout of the training folds, one whole fold, or none) is the run's choice: ``data.validation`` in
+:mod:`core.data.config`. Labels are the ESC-50 targets in ascending order: 0-49 for ESC-50, 0-9 for ESC-10.
 """
 
 from __future__ import annotations
@@ -30,17 +31,14 @@ def locate(root: Path) -> Path | None:
     return None
 
 
-def fold_splits(folds: np.ndarray, test_fold: int, seed: int) -> tuple[np.ndarray, int]:
-    """Split names for each clip given its fold, and the validation fold chosen."""
+def fold_splits(folds: np.ndarray, test_fold: int) -> np.ndarray:
+    """Split names for each clip given its fold: ``test`` for the test fold, ``train`` for the four others."""
     if test_fold not in range(1, NUM_FOLDS + 1):
         raise DatasetError(f"ESC: fold must be 1..{NUM_FOLDS}, got {test_fold}")
-    others = [(test_fold - 1 + i) % NUM_FOLDS + 1 for i in range(1, NUM_FOLDS)]  # the folds after the test fold
-    valid_fold = others[seed % len(others)]
-    split = np.where(folds == test_fold, "test", np.where(folds == valid_fold, "valid", "train"))
-    return split, valid_fold
+    return np.where(folds == test_fold, "test", "train")
 
 
-def scan(root: Path, *, esc10: bool, fold: int | None = None, seed: int = 0, **_: object) -> ClipList:
+def scan(root: Path, *, esc10: bool, fold: int | None = None, **_: object) -> ClipList:
     """List ESC-50 (``esc10=False``) or ESC-10 clips with labels, folds and the splits for test ``fold``."""
     name = "esc10" if esc10 else "esc50"
     base = locate(root)
@@ -71,7 +69,7 @@ def scan(root: Path, *, esc10: bool, fold: int | None = None, seed: int = 0, **_
     remap = {t: i for i, t in enumerate(uniq)}
     folds = np.array([int(r["fold"]) for r in rows], dtype=np.int64)
     test_fold = 1 if fold is None else int(fold)
-    split, valid_fold = fold_splits(folds, test_fold, seed)
+    split = fold_splits(folds, test_fold)
     return ClipList(
         name=name,
         root=base,
@@ -80,5 +78,5 @@ def scan(root: Path, *, esc10: bool, fold: int | None = None, seed: int = 0, **_
         class_names=[categories[t] for t in uniq],
         split=split,
         folds=folds,
-        meta={"layout": layout, "test_fold": test_fold, "valid_fold": valid_fold, "split_source": "official folds"},
+        meta={"layout": layout, "test_fold": test_fold, "split_source": "official folds"},
     )

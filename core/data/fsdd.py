@@ -6,8 +6,10 @@ Layouts read:
 - shared: ``<root>/metadata.csv`` (path, label, split, speaker, take, ...) as in ``../shared/data/fsdd``.
 
 Splits: the official one (takes 0-4 of every speaker and digit are ``test``: 300 clips; takes 5-49 are training:
-2700 clips). ``valid`` is carved from the training clips seeded, class-stratified and speaker-disjoint (with 6
-speakers: one whole speaker, 450 clips), so ``train`` keeps 2250.
+2700 clips). The test split holds the same six speakers as training: it measures new takes of known voices. A
+run's validation split (by default a class-stratified 10 % holdout of the training clips, so 2430 train and 270
+valid), and the leave-one-speaker-out test of unseen voices (``data.test_group``), are chosen in
+:mod:`core.data.config`.
 
 The recordings are 8 kHz, so their content stops at 4 kHz even after resampling to 16 kHz. They last 0.14-2.28 s
 (median 0.42 s) and are zero-padded or cropped on the right to 1 s, like Speech Commands.
@@ -21,13 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from core.data.listing import ClipList, read_csv_rows, resolve_clip
-from core.data.splits import group_stratified_holdout
 from core.errors import DatasetError
 
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 TEST_TAKES = range(0, 5)
-VALID_FRACTION = 0.15
-"""Target share of the training clips held out for validation (with 6 speakers: one speaker, 1/6)."""
 _NAME = re.compile(r"^(\d)_([A-Za-z0-9]+)_(\d+)\.(wav|flac)$", re.IGNORECASE)
 
 
@@ -39,8 +38,8 @@ def locate(root: Path) -> Path | None:
     return None
 
 
-def scan(root: Path, *, seed: int = 0, **_: object) -> ClipList:
-    """List FSDD clips with the official test split and a speaker-disjoint validation split."""
+def scan(root: Path, **_: object) -> ClipList:
+    """List FSDD clips with the official train/test split and their speakers."""
     base = locate(root)
     if base is None:
         raise DatasetError(f"fsdd: {root} has neither recordings/ (official layout) nor metadata.csv")
@@ -62,10 +61,6 @@ def scan(root: Path, *, seed: int = 0, **_: object) -> ClipList:
     labels = np.array([e[1] for e in entries])
     speakers = np.array([e[2] for e in entries])
     split = np.array(["test" if e[3] in TEST_TAKES else "train" for e in entries], dtype="<U5")
-    train = np.flatnonzero(split == "train")
-    if np.unique(speakers[train]).size >= 2:
-        held = group_stratified_holdout(labels[train], speakers[train], VALID_FRACTION, seed)
-        split[train[held]] = "valid"
     return ClipList(
         name="fsdd",
         root=base,
@@ -74,5 +69,5 @@ def scan(root: Path, *, seed: int = 0, **_: object) -> ClipList:
         class_names=list(DIGITS),
         split=split,
         speakers=speakers,
-        meta={"layout": layout, "split_source": "official (takes 0-4 test); valid: one held-out speaker (seeded)"},
+        meta={"layout": layout, "split_source": "official (takes 0-4 test, takes 5-49 train)"},
     )

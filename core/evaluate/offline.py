@@ -77,9 +77,9 @@ class EvalSplits:
 
 
 def load_splits(data: dict, seed: int, progress: bool = True) -> EvalSplits:
-    """The splits for data settings ``data`` (keys of ``core.train.config.DataConfig``), made by the
+    """The splits for data settings ``data`` (keys of ``core.config.DataConfig``), made by the
     trainer's own ``prepare_splits`` with ``seed`` (the run's seed), all labels kept."""
-    from core.train.config import TrainConfig
+    from core.config import TrainConfig
     from core.train.pipeline import prepare_splits
 
     cfg = TrainConfig.from_dict({"data": {**data, "label_fraction": 1.0}}, source="evaluation data").data

@@ -1,6 +1,6 @@
-"""Encoders (2-D/1-D ResNet18, small CNNs), heads and the per-regime model wrapper."""
+"""Encoders (2-D/1-D ResNet18, small CNNs) and the heads the regimes put on them."""
 
-from core.models.factory import ENCODERS, REGIMES, ClarModel, build_encoder, build_model
+from core.models.factory import ENCODERS, MODEL_OPTIONS, build_encoder, check_model_options
 from core.models.heads import ClarHead, ProjectionHead, SupervisedHead, mlp
 from core.models.resnet1d import ResNet18_1d
 from core.models.resnet2d import ResNet18_2d
@@ -8,9 +8,8 @@ from core.models.small_cnn import SmallCNN1d, SmallCNN2d
 
 __all__ = [
     "ENCODERS",
-    "REGIMES",
+    "MODEL_OPTIONS",
     "ClarHead",
-    "ClarModel",
     "ProjectionHead",
     "ResNet18_1d",
     "ResNet18_2d",
@@ -18,6 +17,6 @@ __all__ = [
     "SmallCNN2d",
     "SupervisedHead",
     "build_encoder",
-    "build_model",
+    "check_model_options",
     "mlp",
 ]

@@ -1,8 +1,11 @@
 """Heads on top of the representation ``h``, as in the CLAR paper and the authors' code.
 
 * :class:`ProjectionHead` (SimCLR): 512 -> 512 -> 512 -> 128, BN + ReLU between layers.
-* :class:`ClarHead`: 512 -> 512 -> 128 gives ``z`` (fed to NT-Xent after L2 normalisation); from the
-  *un-normalised* ``z``, BN -> ReLU -> Linear(128 -> C) gives the class logits for cross-entropy.
+* :class:`ClarHead`: a projection like SimCLR's gives ``z`` (fed to NT-Xent after L2 normalisation); from the
+  *un-normalised* ``z``, BN -> ReLU -> Linear(128 -> C) gives the class logits for cross-entropy. The paper
+  describes a 3-layer projection (512 -> 512 -> 512 -> 128); the authors' code uses 2 (512 -> 512 -> 128).
+  ``proj_layers`` chooses (the config's ``model.proj_layers``, default 3 for SimCLR and CLAR alike, so that a
+  comparison between the regimes changes the loss and not the head).
 * :class:`SupervisedHead`: 512 -> 512 -> 512 -> C, BN + ReLU between layers.
 
 Linear layers that feed a BatchNorm carry no bias (the BN shift makes it redundant); the last layer of
@@ -58,17 +61,20 @@ class SupervisedHead(nn.Module):
 
 
 class ClarHead(nn.Module):
-    """CLAR's two-branch head: ``z = proj(h)`` (in_dim -> hidden_dim -> proj_dim), ``logits = cls(z)``.
+    """CLAR's two-branch head: ``z = proj(h)`` (in_dim -> hidden_dim x (proj_layers - 1) -> proj_dim),
+    ``logits = cls(z)``.
 
     ``cls`` is BN -> ReLU -> Linear(proj_dim -> num_classes) applied to the un-normalised ``z``.
-    ``forward`` returns ``(z, logits)``.
+    ``forward`` returns ``(z, logits)``. ``proj_layers=2`` is the authors' code; 3 is the paper and SimCLR.
     """
 
-    def __init__(self, in_dim: int = 512, hidden_dim: int = 512, proj_dim: int = 128, num_classes: int = 10) -> None:
+    def __init__(
+        self, in_dim: int = 512, hidden_dim: int = 512, proj_dim: int = 128, num_classes: int = 10, proj_layers: int = 2
+    ) -> None:
         super().__init__()
-        if num_classes < 1:
-            raise ConfigError(f"ClarHead: num_classes={num_classes} must be >= 1")
-        self.proj = mlp([in_dim, hidden_dim, proj_dim])
+        if num_classes < 1 or proj_layers < 1:
+            raise ConfigError(f"ClarHead: num_classes={num_classes}, proj_layers={proj_layers} must be >= 1")
+        self.proj = mlp([in_dim] + [hidden_dim] * (proj_layers - 1) + [proj_dim])
         self.cls = nn.Sequential(nn.BatchNorm1d(proj_dim), nn.ReLU(), nn.Linear(proj_dim, num_classes))
 
     def forward(self, h: Tensor) -> tuple[Tensor, Tensor]:

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import ConfigError
 from core.train import ddp
-from core.train.checkpoint import CheckpointManager, load_checkpoint
+from core.checkpoint import load_checkpoint
+from core.train.checkpoints import CheckpointManager
 
 if TYPE_CHECKING:
     from core.runs import HeartbeatThread, RunStore

@@ -31,8 +31,8 @@ from core.errors import ConfigError, OwnershipLost, RunStoreError
 from core.paths import checkpoints_dir
 from core.runs import HeartbeatThread, RunStore
 from core.train import ddp
-from core.train.checkpoint import CheckpointManager
-from core.train.config import TrainConfig, parse_override
+from core.train.checkpoints import CheckpointManager
+from core.config import TrainConfig, parse_override
 from core.train.loop import TrainResult, final_scores, train_loop
 
 log = logging.getLogger(__name__)

@@ -31,9 +31,9 @@ from core.device import resolve_device
 from core.errors import CheckpointError, TrainingError
 from core.paths import checkpoints_dir
 from core.train import ddp
-from core.train.build import build_from_config
-from core.train.checkpoint import capture_rng, restore_rng
-from core.train.config import TrainConfig, provenance
+from core.config.build import build_from_config
+from core.train.checkpoints import capture_rng, restore_rng
+from core.config import TrainConfig, provenance
 from core.train.objective import compute_loss
 from core.train.optim import build_optimizer
 from core.train.pipeline import (

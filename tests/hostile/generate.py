@@ -184,13 +184,13 @@ def _base_state() -> dict:
     """A real, loadable checkpoint state of a tiny model (small_cnn_1d, CLAR, 2 classes), as the trainer saves."""
     import torch
 
-    from core.train.build import build_from_config
-    from core.train.config import TrainConfig
+    from core.config.build import build_from_config
+    from core.config import TrainConfig
 
     cfg = TrainConfig.from_dict({"model": {"regime": "clar", "encoder": "small_cnn_1d"}, "data": {"dataset": "fsdd"}})
     model, frontend = build_from_config(cfg, 2)
     return {
-        "format_version": 1,
+        "format_version": 2,
         "model": model.state_dict(),
         "frontend": frontend.state_dict(),
         "epoch": 1,
@@ -207,7 +207,7 @@ def _base_state() -> dict:
 def _save(path: Path, state: dict, checksum: bool = False) -> Path:
     import torch
 
-    from core.train.checkpoint import state_checksum
+    from core.checkpoint import state_checksum
 
     if checksum:
         state["checksum"] = state_checksum(state)

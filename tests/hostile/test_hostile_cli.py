@@ -12,7 +12,8 @@ import soundfile as sf
 import torch
 
 from core.cli import main
-from core.train.checkpoint import CheckpointManager, load_checkpoint
+from core.checkpoint import load_checkpoint
+from core.train.checkpoints import CheckpointManager
 from tests.evalcli_support import fsdd_clips, fsdd_csv, make_checkpoint
 
 

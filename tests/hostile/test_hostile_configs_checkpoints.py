@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from core.errors import CheckpointError, ConfigError
-from core.train.build import load_trained
-from core.train.config import TrainConfig, load_config
+from core.config.build import load_model_from_checkpoint
+from core.config import TrainConfig, load_config
 from tests.hostile.bounded import assert_typed_and_bounded, run_bounded
 from tests.hostile.generate import ATTACKS
 
@@ -17,7 +17,7 @@ from tests.hostile.generate import ATTACKS
 def test_hostile_config_is_refused_in_bounds(tmp_path: Path, name: str):
     path = ATTACKS["config"][name](tmp_path)
     body = f"def attack():\n    return load_config({str(path)!r})\n"
-    report = run_bounded("from core.train.config import load_config", body)
+    report = run_bounded("from core.config import load_config", body)
     assert_typed_and_bounded(report, "ConfigError")
     assert path.name in report["message"]
 
@@ -25,8 +25,8 @@ def test_hostile_config_is_refused_in_bounds(tmp_path: Path, name: str):
 @pytest.mark.parametrize("name", sorted(ATTACKS["checkpoint"]))
 def test_hostile_checkpoint_is_refused_in_bounds(tmp_path: Path, name: str):
     path = ATTACKS["checkpoint"][name](tmp_path)
-    body = f"def attack():\n    return load_trained({str(path)!r})\n"
-    report = run_bounded("from core.train.build import load_trained", body)
+    body = f"def attack():\n    return load_model_from_checkpoint({str(path)!r})\n"
+    report = run_bounded("from core.config.build import load_model_from_checkpoint", body)
     assert_typed_and_bounded(report, "ClarError")
     assert path.name in report["message"]
     assert "weights_only=False" not in report["message"]
@@ -45,7 +45,7 @@ def test_each_checkpoint_attack_is_caught_by_its_own_guard(tmp_path: Path):
     assert set(expected) == set(ATTACKS["checkpoint"])
     for name, match in expected.items():
         with pytest.raises((CheckpointError, ConfigError), match=match):
-            load_trained(ATTACKS["checkpoint"][name](tmp_path))
+            load_model_from_checkpoint(ATTACKS["checkpoint"][name](tmp_path))
 
 
 def test_each_config_attack_is_caught_by_its_own_guard(tmp_path: Path):

@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 from core.errors import ConfigError
-from core.models import ENCODERS, ClarHead, ClarModel, ProjectionHead, SupervisedHead, build_encoder, build_model
+from core.models import ENCODERS, ClarHead, ProjectionHead, SupervisedHead, build_encoder
+from core.regimes import ClarModel, build_model
 
 
 def layer_kinds(m: nn.Module) -> list[str]:

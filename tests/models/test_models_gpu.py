@@ -8,7 +8,8 @@ import torch
 
 from core.evaluate import knn_probe, linear_probe
 from core.losses import clar_loss, contrastive_accuracy, nt_xent
-from core.models import ENCODERS, build_model
+from core.models import ENCODERS
+from core.regimes import build_model
 
 pytestmark = pytest.mark.gpu
 

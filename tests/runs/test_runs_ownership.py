@@ -13,7 +13,7 @@ import torch
 from core.errors import OwnershipLost
 from core.runs import HeartbeatThread, RunStore
 from core.runs.schema import SCHEMA_VERSION
-from core.train.checkpoint import CheckpointManager
+from core.train.checkpoints import CheckpointManager
 
 
 def _set_heartbeat(store: RunStore, run_id: str, seconds_ago: float) -> None:

@@ -8,9 +8,9 @@ import sys
 
 import torch
 
-from core.models import build_model
+from core.regimes import build_model
 from core.train import ddp
-from core.train.config import LossConfig
+from core.config import LossConfig
 from core.train.objective import compute_loss
 
 GLOBAL_BATCH = 8

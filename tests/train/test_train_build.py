@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from core.errors import CheckpointError
-from core.train.build import build_from_config, load_trained
-from core.train.checkpoint import CheckpointManager
-from core.train.config import TrainConfig
-from core.train.frontend import FeatureFrontend, WaveformFrontend, build_frontend
+from core.config.build import build_frontend, build_from_config, load_model_from_checkpoint
+from core.features.frontend import FeatureFrontend, WaveformFrontend
+from core.train.checkpoints import CheckpointManager
+from core.config import TrainConfig
 
 
 def cfg(regime: str, encoder: str) -> TrainConfig:
@@ -48,7 +48,7 @@ def test_feature_frontend_normalises_per_channel():
     assert torch.allclose(mean, torch.zeros(3), atol=1e-4) and torch.allclose(std, torch.ones(3), atol=1e-3)
 
 
-def test_load_trained_round_trip(tmp_path: Path):
+def test_load_model_from_checkpoint_round_trip(tmp_path: Path):
     config = cfg("clar", "small_cnn_2d")
     model, frontend = build_from_config(config, 4)
     frontend.fit([torch.randn(4, 4000) * 0.1])
@@ -63,7 +63,7 @@ def test_load_trained_round_trip(tmp_path: Path):
             "num_classes": 4,
         }
     )
-    loaded, loaded_frontend, ckpt = load_trained(tmp_path / "last.pt")
+    loaded, loaded_frontend, ckpt = load_model_from_checkpoint(tmp_path / "last.pt")
     x = torch.randn(2, 4000) * 0.1
     model.eval()
     with torch.no_grad():
@@ -71,7 +71,7 @@ def test_load_trained_round_trip(tmp_path: Path):
     assert ckpt["class_names"] == ["a", "b", "c", "d"] and not loaded.training
 
 
-def test_load_trained_rejects_mismatched_weights(tmp_path: Path):
+def test_load_model_from_checkpoint_rejects_mismatched_weights(tmp_path: Path):
     config = cfg("clar", "small_cnn_2d")
     model, frontend = build_from_config(config, 4)
     CheckpointManager(tmp_path).save(
@@ -86,4 +86,4 @@ def test_load_trained_rejects_mismatched_weights(tmp_path: Path):
         }
     )
     with pytest.raises(CheckpointError, match="do not match"):
-        load_trained(tmp_path / "last.pt")
+        load_model_from_checkpoint(tmp_path / "last.pt")

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from core.errors import CheckpointError
-from core.train.checkpoint import CheckpointManager, atomic_save, capture_rng, load_checkpoint, restore_rng
+from core.checkpoint import atomic_save, load_checkpoint
+from core.train.checkpoints import CheckpointManager, capture_rng, restore_rng
 
 
 def state(epoch: int) -> dict:

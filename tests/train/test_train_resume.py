@@ -19,9 +19,10 @@ import pytest
 import torch
 
 from core.runs import RunStore
-from core.train.build import build_from_config, load_trained
-from core.train.checkpoint import CheckpointManager, load_checkpoint
-from core.train.config import load_config
+from core.checkpoint import load_checkpoint
+from core.config.build import build_from_config, load_model_from_checkpoint
+from core.train.checkpoints import CheckpointManager
+from core.config import load_config
 from core.train.run import run_training
 
 REPO = Path(__file__).resolve().parents[2]
@@ -149,7 +150,7 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(tmp_path: Path, mon
     assert len(ckpt["class_names"]) == 10 and ckpt["num_classes"] == 10
     assert ckpt["feature_config"] and ckpt["input_kind"] == "features" and ckpt["run_id"] == run_id
     assert set(ckpt["rng"]) == {"torch_cpu", "torch_cuda", "numpy", "python"}
-    model, frontend, _ = load_trained(tmp_path / "ckpt" / run_id / "last.pt")
+    model, frontend, _ = load_model_from_checkpoint(tmp_path / "ckpt" / run_id / "last.pt")
     ref_model, _ = build_from_config(ckpt["config"], 10)
     ref_model.load_state_dict(load_checkpoint(tmp_path / "ckpt" / ref.run_id / "last.pt")["model"])
     for (name, a), b in zip(model.state_dict().items(), ref_model.state_dict().values(), strict=True):

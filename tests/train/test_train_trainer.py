@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from core.runs import RunStore
-from core.train.config import TrainConfig
+from core.config import TrainConfig
 from core.train.pipeline import StageTimer, prepare_splits
 from core.train.run import run_training
 from core.train.trainer import Trainer

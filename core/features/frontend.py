@@ -1,4 +1,5 @@
-"""The frontend: waveform batch [B, T] (16 kHz) -> the encoder's input.
+"""The frontend: waveform batch [B, T] (16 kHz) -> the encoder's input (built from a config by
+:func:`core.config.build.build_frontend`).
 
 For 2D encoders: ``ClarFeatures`` (three 128-bin spectrogram channels) followed by a ``FeatureNormalizer`` fitted
 on clean training clips. For 1D encoders: the waveform itself, [B, T] (the encoders add the channel axis).
@@ -14,7 +15,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from core.train.config import TrainConfig
+from core.features.config import feature_config
+from core.features.extractor import ClarFeatures
+from core.features.normalize import FeatureNormalizer
+
 
 
 class FeatureFrontend(nn.Module):
@@ -24,7 +28,6 @@ class FeatureFrontend(nn.Module):
 
     def __init__(self, preset: str = "paper", overrides: dict[str, Any] | None = None, normalize: str = "channel"):
         super().__init__()
-        from core.features import ClarFeatures, FeatureNormalizer, feature_config
 
         self.feature_config = feature_config(preset, **(overrides or {}))
         self.features = ClarFeatures(self.feature_config)
@@ -56,11 +59,3 @@ class WaveformFrontend(nn.Module):
 
     def feature_config_dict(self) -> None:
         return None
-
-
-def build_frontend(config: TrainConfig | dict[str, Any]) -> FeatureFrontend | WaveformFrontend:
-    """The frontend for ``config`` (a TrainConfig or its dict): features for 2D encoders, identity for 1D."""
-    cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
-    if cfg.input_kind == "waveform":
-        return WaveformFrontend()
-    return FeatureFrontend(cfg.features.preset, cfg.features.overrides, cfg.features.normalize)

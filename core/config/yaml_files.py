@@ -5,7 +5,7 @@ A config file is a YAML mapping with the sections ``data``, ``features``, ``augm
 file may start with ``defaults: [other.yaml, ...]`` (paths relative to the file): those are loaded first, in
 order, and the file's own values are merged over them (mappings merge key by key; everything else replaces).
 A chain is at most :data:`MAX_DEFAULTS_DEPTH` files deep; every file is read with
-:func:`core.train.config.safe_yaml.parse_yaml` (UTF-8, no aliases, at most 1 MB).
+:func:`core.config.safe_yaml.parse_yaml` (UTF-8, no aliases, at most 1 MB).
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from core.config.safe_yaml import parse_yaml
+from core.config.schema import CONFIGS_DIR, TrainConfig
+from core.config.typed import build_dataclass
 from core.errors import ConfigError
 from core.limits import check_plain
-from core.train.config.safe_yaml import parse_yaml
-from core.train.config.schema import CONFIGS_DIR, TrainConfig
-from core.train.config.typed import build_dataclass
 
 MAX_DEFAULTS_DEPTH = 16
 """Files in one ``defaults:`` chain."""

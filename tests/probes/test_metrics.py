@@ -7,9 +7,9 @@ import pytest
 import torch
 from sklearn import metrics as skm
 
-from core.evaluate.metrics import (
+from core.probes.metrics import (
     balanced_accuracy,
-    classification_metrics,
+    classification_report,
     confusion_matrix,
     per_class_accuracy,
     top1,
@@ -37,9 +37,12 @@ def test_against_sklearn(seed):
     assert np.isnan(pca[3])
     assert balanced_accuracy(y, pred, c) == pytest.approx(skm.balanced_accuracy_score(y, pred))
     assert topk_accuracy(y, scores, 3) == pytest.approx(skm.top_k_accuracy_score(y, scores, k=3, labels=labels))
-    m = classification_metrics(y, scores, c)
-    assert m["n"] == 300 and m["top1"] == pytest.approx(skm.accuracy_score(y, pred))
+    m = classification_report(y, scores, c)
+    assert m["clips"] == 300 and m["top1"] == pytest.approx(skm.accuracy_score(y, pred))
     assert m["top5"] == pytest.approx(skm.top_k_accuracy_score(y, scores, k=5, labels=labels))
+    assert m["balanced_accuracy"] == pytest.approx(skm.balanced_accuracy_score(y, pred))
+    np.testing.assert_array_equal(m["confusion_matrix"], skm.confusion_matrix(y, pred, labels=labels))
+    assert m["per_class_accuracy"]["3"] is None and m["per_class_accuracy"]["0"] == pytest.approx(ref[0])
 
 
 def test_errors():

@@ -1,6 +1,6 @@
 """The training configuration: the schema, YAML files with ``defaults:`` chains, overrides and provenance.
 
->>> from core.train.config import load_config
+>>> from core.config import load_config
 >>> cfg = load_config("smoke", ["optim.lr=3e-4"])   # configs/smoke.yaml, one override, validated
 
 Overrides use dotted keys, e.g. ``optim.lr=3e-4`` or ``data.max_train_clips=null``; the value is parsed as YAML
@@ -8,19 +8,16 @@ and checked against the field's type. Unknown keys and wrong types raise :class:
 naming the key.
 """
 
-from core.train.config.overrides import apply_overrides, parse_override
-from core.train.config.provenance import git_commit, provenance
-from core.train.config.schema import (
+from core.config.overrides import apply_overrides, parse_override
+from core.config.provenance import git_commit, provenance
+from core.config.schema import (
     AMP_MODES,
     CONFIGS_DIR,
-    ENCODERS,
     NORMALIZE_MODES,
     OPTIMIZERS,
-    REGIMES,
-    RESIDENT_MODES,
+    RENAMED_KEYS,
     SCHEDULES,
     AugmentConfig,
-    DataConfig,
     EvalConfig,
     FeaturesConfig,
     LossConfig,
@@ -30,16 +27,15 @@ from core.train.config.schema import (
     ScheduleConfig,
     TrainConfig,
 )
-from core.train.config.yaml_files import deep_merge, load_config, load_yaml_dict, resolve_config_path
+from core.config.yaml_files import deep_merge, load_config, load_yaml_dict, resolve_config_path
+from core.data.config import DataConfig
 
 __all__ = [
     "AMP_MODES",
     "CONFIGS_DIR",
-    "ENCODERS",
     "NORMALIZE_MODES",
     "OPTIMIZERS",
-    "REGIMES",
-    "RESIDENT_MODES",
+    "RENAMED_KEYS",
     "SCHEDULES",
     "AugmentConfig",
     "DataConfig",

@@ -1,4 +1,5 @@
-"""Classification metrics on integer labels: top-1, top-k, per-class accuracy, confusion matrix.
+"""Classification metrics on integer labels: top-1, top-k, per-class accuracy, confusion matrix, and the report
+that gathers them (:func:`classification_report`).
 
 Every function takes ``y_true`` first and ``y_pred`` second (as scikit-learn does). ``y_pred`` may be
 predicted labels [N] or scores/logits [N, C] (then the arg-max is the prediction). Inputs may be numpy
@@ -7,6 +8,7 @@ arrays, torch tensors (any device) or sequences. Results are plain numpy/Python 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -80,17 +82,41 @@ def balanced_accuracy(y_true: Any, y_pred: Any, num_classes: int | None = None) 
     return float(np.nanmean(per_class_accuracy(y_true, y_pred, num_classes)))
 
 
-def classification_metrics(y_true: Any, y_pred: Any, num_classes: int | None = None) -> dict[str, Any]:
-    """All of the above in one dict: ``top1``, ``balanced_accuracy`` (floats), ``per_class_accuracy`` (float64
-    [C], NaN for absent classes), ``confusion_matrix`` (int64 [C, C]), ``n`` (int) and, when scores [N, C]
-    with C > 5 are given, ``top5``."""
-    t, p, c = _pair(y_true, y_pred, num_classes)
+def classification_report(y_true: Any, y_pred: Any, classes: Sequence[str] | int | None = None) -> dict[str, Any]:
+    """Every score of a classification, JSON-able: the one metrics function of CLAR Studio.
+
+    Args:
+        y_true: true labels [N] (ints in [0, C)).
+        y_pred: predicted labels [N], or scores / logits [N, C] (then the arg-max is the prediction).
+        classes: the class names (C of them), or the number of classes C (names are then "0" .. "C-1"), or
+            None (C is 1 + the largest label seen).
+
+    Returns:
+        ``top1`` and ``balanced_accuracy`` (floats, 0..1), ``clips`` (N), ``per_class_accuracy`` (class name ->
+        recall, None for a class absent from ``y_true``), ``confusion_matrix`` (``cm[true][pred]``, nested lists
+        of ints) and, when scores with C > 5 are given, ``top5``. With no clip at all, the scores are None.
+    """
+    if classes is None or isinstance(classes, int):
+        num = classes
+        names = None
+    else:
+        names = [str(c) for c in classes]
+        num = len(names)
+    t = _as_numpy(y_true).astype(np.int64).reshape(-1)
+    if t.size == 0:
+        return {"top1": None, "balanced_accuracy": None, "clips": 0, "per_class_accuracy": {}, "confusion_matrix": []}
+    t, p, c = _pair(t, y_pred, num)
+    names = names or [str(i) for i in range(c)]
+    cm = np.bincount(t * c + p, minlength=c * c).reshape(c, c).astype(np.int64)
+    support = cm.sum(axis=1)
+    recall = {n: (float(cm[i, i] / support[i]) if support[i] else None) for i, n in enumerate(names)}
+    present = [v for v in recall.values() if v is not None]
     out: dict[str, Any] = {
-        "top1": float((t == p).mean()),
-        "balanced_accuracy": balanced_accuracy(t, p, c),
-        "per_class_accuracy": per_class_accuracy(t, p, c),
-        "confusion_matrix": confusion_matrix(t, p, c),
-        "n": int(t.size),
+        "top1": float(np.trace(cm) / t.size),
+        "balanced_accuracy": float(np.mean(present)),
+        "clips": int(t.size),
+        "per_class_accuracy": recall,
+        "confusion_matrix": cm.tolist(),
     }
     scores = _as_numpy(y_pred)
     if scores.ndim == 2 and scores.shape[1] > 5:

@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
+from core.config.safe_yaml import NoAliasLoader
 from core.errors import ConfigError
-from core.train.config.safe_yaml import NoAliasLoader
 
 
 def parse_override(item: str) -> tuple[str, Any]:
@@ -32,12 +32,18 @@ def parse_override(item: str) -> tuple[str, Any]:
 
 
 def apply_overrides(
-    d: dict[str, Any], overrides: list[str] | dict[str, Any], root: type, source: str = "--set"
+    d: dict[str, Any],
+    overrides: list[str] | dict[str, Any],
+    root: type,
+    source: str = "--set",
+    renamed: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Apply dotted-key overrides to the nested dict ``d`` of dataclass ``root`` in place (types are checked
-    when the dataclass is built). Unknown keys raise ConfigError naming the valid ones."""
+    when the dataclass is built). Unknown keys raise ConfigError naming the valid ones; a key in ``renamed``
+    (old -> new) is applied to its new name."""
     items = overrides.items() if isinstance(overrides, dict) else (parse_override(o) for o in overrides)
     for key, value in items:
+        key = (renamed or {}).get(key, key)
         parts = key.split(".")
         node: Any = d
         cls: Any = root

@@ -1,17 +1,12 @@
-"""Checkpoints: atomic writes, safe loading (``weights_only=True``), and fallback past corrupt files.
+"""The checkpoint file format: what a checkpoint holds, how it is written atomically, and how an untrusted one is
+loaded (and an old one migrated).
 
-A run keeps its checkpoints in ``checkpoints/<run_id>/``:
-
-* ``last.pt``: after every epoch (the previous one is kept as ``previous.pt`` until the new one is safely written);
-* ``epoch_NNNN.pt``: every ``runtime.checkpoint_every`` epochs;
-* ``best.pt``: the epoch with the best validation metric.
-
-Format (``FORMAT_VERSION`` = 1), a dict of only tensors and plain Python data (no pickled objects), so that
+Format (``FORMAT_VERSION`` = 2), a dict of only tensors and plain Python data (no pickled objects), so that
 ``torch.load(path, weights_only=True)`` loads it without executing code:
 
 ``format_version`` int; ``model``, ``frontend`` (state dicts of the bare model and of the waveform->input frontend);
-``optimizer``, ``scheduler``, ``scaler`` (state dicts; ``scaler`` is ``{}`` without fp16); ``rng`` (see
-:func:`capture_rng`); ``epoch`` (epochs completed), ``global_step`` (optimiser steps done); ``config`` (the
+``optimizer``, ``scheduler``, ``scaler`` (state dicts; ``scaler`` is ``{}`` without fp16); ``rng`` (every global RNG
+state); ``epoch`` (epochs completed), ``global_step`` (optimiser steps done); ``config`` (the
 ``TrainConfig.to_dict()``); ``provenance`` (git commit, packages, device, host); ``class_names`` list[str];
 ``num_classes`` int; ``feature_config`` (dict, or None for 1D encoders); ``input_kind`` str; ``best`` (dict:
 ``metric``, ``value``, ``epoch``); ``bad_evals`` (evaluations since the last improvement); ``run_id`` str;
@@ -21,64 +16,33 @@ value, see :func:`state_checksum`), verified on load so that a flipped byte is d
 Loading treats the file as untrusted: ``weights_only=True`` (no code runs), then the non-tensor data is bounded in
 size (:func:`core.limits.check_plain`), the checksum is verified, and the class count is checked against
 :data:`core.limits.MAX_CLASSES`. The model it describes is size-checked before it is built
-(:func:`core.models.build_model`).
+(:func:`core.regimes.build_model`).
+
+Version 1 files (written before the regimes were modules) load through :func:`migrate`: their CLAR projection had
+2 layers, their ESC validation was one whole fold chosen by the seed, their data subsets were seeded by the run's
+seed, and ``data.fold`` is now ``data.test_fold``; the migration writes all of that into the config explicitly.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import pickle
-import random
 import re
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from core.errors import CheckpointError
 from core.limits import MAX_CLASSES, check_plain
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 REQUIRED_KEYS = ("format_version", "model", "frontend", "epoch", "global_step", "config", "class_names")
-
-
-# -- RNG states as tensors / plain lists --------------------------------------------------------------------
-
-
-def capture_rng() -> dict[str, Any]:
-    """Every global RNG state as tensors and plain lists: torch CPU, torch CUDA (all devices), NumPy, Python."""
-    np_state = np.random.get_state()
-    py_version, py_state, py_gauss = random.getstate()
-    return {
-        "torch_cpu": torch.get_rng_state(),
-        "torch_cuda": list(torch.cuda.get_rng_state_all()) if torch.cuda.is_available() else [],
-        "numpy": {
-            "kind": str(np_state[0]),
-            "keys": torch.from_numpy(np.asarray(np_state[1], dtype=np.int64)),
-            "pos": int(np_state[2]),
-            "has_gauss": int(np_state[3]),
-            "cached_gaussian": float(np_state[4]),
-        },
-        "python": {"version": int(py_version), "state": [int(v) for v in py_state], "gauss_next": py_gauss},
-    }
-
-
-def restore_rng(state: dict[str, Any]) -> None:
-    """Restore what :func:`capture_rng` captured (CUDA states only where CUDA is present)."""
-    torch.set_rng_state(state["torch_cpu"].to(torch.uint8).cpu())
-    cuda = state.get("torch_cuda") or []
-    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all([s.to(torch.uint8).cpu() for s in cuda])
-    n = state["numpy"]
-    np.random.set_state(
-        (n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached_gaussian"])
-    )
-    p = state["python"]
-    random.setstate((p["version"], tuple(p["state"]), p["gauss_next"]))
+ESC_FOLDS = 5
 
 
 # -- integrity --------------------------------------------------------------------------------------------
@@ -151,82 +115,6 @@ def atomic_save(obj: dict[str, Any], path: str | os.PathLike, before_commit: Cal
     return path
 
 
-class CheckpointManager:
-    """Saves and finds the checkpoints of one run in ``root/<run_id>/``."""
-
-    def __init__(
-        self, run_dir: str | os.PathLike, every: int = 0, before_commit: Callable[[], None] | None = None
-    ) -> None:
-        self.dir = Path(run_dir)
-        self.every = int(every)
-        self.before_commit = before_commit
-        """Called before each file is committed; the trainer passes its run-ownership check."""
-
-    @property
-    def last(self) -> Path:
-        return self.dir / "last.pt"
-
-    @property
-    def previous(self) -> Path:
-        return self.dir / "previous.pt"
-
-    @property
-    def best(self) -> Path:
-        return self.dir / "best.pt"
-
-    def numbered(self, epoch: int) -> Path:
-        return self.dir / f"epoch_{epoch:04d}.pt"
-
-    def save(self, state: dict[str, Any], is_best: bool = False) -> list[Path]:
-        """Write ``last`` (keeping the old one as ``previous``), plus ``epoch_NNNN`` and ``best`` when due.
-
-        Returns the paths written.
-        """
-        state = {"format_version": FORMAT_VERSION, **state}
-        state["checksum"] = state_checksum(state)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        if self.before_commit is not None:
-            self.before_commit()
-        if self.last.exists():
-            os.replace(self.last, self.previous)
-        written = [atomic_save(state, self.last, self.before_commit)]
-        epoch = int(state["epoch"])
-        if self.every and epoch % self.every == 0:
-            written.append(atomic_save(state, self.numbered(epoch), self.before_commit))
-        if is_best:
-            written.append(atomic_save(state, self.best, self.before_commit))
-        return written
-
-    def candidates(self) -> list[Path]:
-        """Checkpoints to resume from, newest first: ``last``, ``previous``, then ``epoch_NNNN`` descending."""
-        numbered = []
-        for p in self.dir.glob("epoch_*.pt"):
-            m = re.fullmatch(r"epoch_(\d+)\.pt", p.name)
-            if m:
-                numbered.append((int(m.group(1)), p))
-        out = [p for p in (self.last, self.previous) if p.exists()]
-        return out + [p for _, p in sorted(numbered, reverse=True)]
-
-    def load_latest(self, map_location: str | torch.device = "cpu") -> tuple[dict[str, Any], Path] | None:
-        """The newest loadable checkpoint and its path, warning about each corrupt one skipped; None if none.
-
-        Raises CheckpointError when checkpoints exist but none of them loads.
-        """
-        candidates = self.candidates()
-        errors = []
-        for p in candidates:
-            try:
-                state = load_checkpoint(p, map_location)
-            except CheckpointError as e:
-                errors.append(str(e))
-                warnings.warn(f"{e}; falling back to the previous checkpoint", RuntimeWarning, stacklevel=2)
-                continue
-            return state, p
-        if errors:
-            raise CheckpointError(f"{self.dir}: no usable checkpoint ({'; '.join(errors)})")
-        return None
-
-
 # -- reading ----------------------------------------------------------------------------------------------
 
 
@@ -272,10 +160,13 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     missing = [k for k in REQUIRED_KEYS if k not in state]
     if missing:
         raise CheckpointError(f"{path}: not a CLAR Studio checkpoint (missing {', '.join(missing)})")
-    if state["format_version"] != FORMAT_VERSION:
+    if state["format_version"] not in READABLE_VERSIONS:
         raise CheckpointError(
-            f"{path}: checkpoint format version {state['format_version']} (this code reads {FORMAT_VERSION})"
+            f"{path}: checkpoint format version {state['format_version']!r} "
+            f"(this code reads {', '.join(map(str, READABLE_VERSIONS))})"
         )
+    if state["format_version"] >= 2 and "checksum" not in state:
+        raise CheckpointError(f"{path}: a version-{state['format_version']} checkpoint without its checksum")
     if "checksum" in state and state_checksum(state) != state["checksum"]:
         raise CheckpointError(f"{path}: corrupt checkpoint (its checksum does not match its contents)")
     names = state["class_names"]
@@ -288,4 +179,32 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         )
     if not isinstance(state["config"], dict):
         raise CheckpointError(f"{path}: its config is not a mapping")
-    return state
+    return migrate(state)
+
+
+# -- migration --------------------------------------------------------------------------------------------
+
+
+def migrate(state: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 checkpoint dict brought to version 2 (a new dict; tensors are shared, not copied)."""
+    if state["format_version"] == FORMAT_VERSION:
+        return state
+    out = dict(state)
+    config = copy.deepcopy(state["config"])
+    data = config.setdefault("data", {})
+    model = config.setdefault("model", {})
+    runtime = config.get("runtime") or {}
+    if "fold" in data:
+        data["test_fold"] = data.pop("fold")
+    if model.get("regime") == "clar":
+        model.setdefault("proj_layers", 2)  # the authors' 2-layer CLAR projection, which v1 always built
+    seed = int(runtime.get("seed", 0))
+    data.setdefault("split_seed", seed)  # v1 seeded its holdouts and subsets with the run's seed
+    if data.get("dataset") in ("esc10", "esc50"):
+        test = int(data.get("test_fold") or 1)
+        others = [(test - 1 + i) % ESC_FOLDS + 1 for i in range(1, ESC_FOLDS)]
+        data.setdefault("validation", "fold")
+        data.setdefault("valid_fold", others[seed % len(others)])  # v1's rule: the seed chose the fold
+    out["config"] = config
+    out["format_version"] = FORMAT_VERSION
+    return out

@@ -14,7 +14,7 @@ _PACKAGES = ("torch", "torchaudio", "numpy", "scipy", "librosa", "soundfile", "s
 
 def git_commit(repo: Path | None = None) -> str | None:
     """The checked-out git commit (with ``-dirty`` when there are uncommitted changes), or None."""
-    repo = repo or Path(__file__).resolve().parents[3]
+    repo = repo or Path(__file__).resolve().parents[2]
     try:
         sha = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=10, check=True
