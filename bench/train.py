@@ -36,11 +36,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core.train.pipeline import SplitData, _stratified_pick
+
 from bench._report import machine_info, markdown_table, write_section
 from core import SAMPLE_RATE
-from core.device import resolve_device
 from core.config import TrainConfig
-from core.train.pipeline import SplitData, _stratified_pick
+from core.device import resolve_device
 
 # -- authors'-style per-clip augmentations (numpy / librosa), same ranges as the "paper" preset ---------------
 
@@ -142,9 +143,10 @@ def authors_style(cfg: TrainConfig, data, augs: list[str], steps: int, workers: 
     The model is warmed up with one step on random features first; the timed window then starts a fresh epoch
     (worker start-up included, as with the DataLoader's default non-persistent workers) and runs ``steps`` steps.
     """
-    from core.features import ClarFeatures
-    from core.config.build import build_from_config
     from core.train.objective import compute_loss
+
+    from core.config.build import build_from_config
+    from core.features import ClarFeatures
     from core.train.optim import build_optimizer
 
     model, _ = build_from_config(cfg, data.num_classes)

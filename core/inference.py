@@ -24,31 +24,33 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from core import SAMPLE_RATE
+from core.config.build import load_model_from_checkpoint
 from core.device import resolve_device
 from core.errors import CheckpointError, ConfigError
-from core.evaluate.linear_head import LinearHead
 from core.paths import checkpoints_dir
+from core.probes.linear import LinearProbe
+from core.regimes.model import forward_batches
 
 PROBE_FILENAME = "probe.pt"
 
 
 def data_settings(config: dict) -> dict:
-    """The dataset a run was trained on, from its config (``core.config.DataConfig``): name, root, task,
-    version, fold (ESC test fold), num_samples (clip length in samples, or None for the dataset's default),
-    label_fraction (of the training split), label_seed and seed (the run's seed, which also seeds
-    non-official splits)."""
+    """The dataset a run was trained on, from its config (``core.data.config.DataConfig``): name, root, task,
+    version, fold (ESC test fold), test_group, validation, num_samples (clip length in samples, or None for the
+    dataset's default), label_fraction (of the training split), label_seed and split_seed."""
     data = config.get("data") or {}
-    runtime = config.get("runtime") or {}
     return {
         "name": data.get("dataset"),
         "root": data.get("root"),
         "task": data.get("task"),
         "version": data.get("version"),
-        "fold": data.get("fold"),
+        "fold": data.get("test_fold", data.get("fold")),
+        "test_group": data.get("test_group"),
+        "validation": data.get("validation", "auto"),
         "num_samples": None if data.get("num_samples") is None else int(data["num_samples"]),
         "label_fraction": float(data.get("label_fraction", 1.0)),
         "label_seed": int(data.get("label_seed", 0)),
-        "seed": int(runtime.get("seed", 0)),
+        "split_seed": int(data.get("split_seed", 0)),
     }
 
 
@@ -118,7 +120,7 @@ class Trained:
     epoch: int = 0
     global_step: int = 0
     feature_config: dict | None = None
-    probe: LinearHead | None = None
+    probe: LinearProbe | None = None
     probe_note: str = ""
     data: dict = field(default_factory=dict)
     run_id: str = ""
@@ -162,23 +164,16 @@ class Trained:
             raise ConfigError(f"waveforms must be [B, T] or [T], got shape {tuple(x.shape)}")
         return x.to(self.device, dtype=torch.float32, non_blocking=True)
 
-    @torch.no_grad()
     def outputs(self, waveforms, batch_size: int = 64, progress: bool = False, desc: str = "embedding") -> dict:
         """Model outputs for clean ``waveforms`` [B, T]: a dict of CPU float32 tensors (``h`` and, where the
         model has them, ``z`` and ``logits``), computed in batches of ``batch_size`` without gradients."""
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
-        outs: dict[str, list[Tensor]] = {}
         total = math.ceil(len(waveforms) / batch_size)
-        for batch in tqdm(_batches(waveforms, batch_size), total=total, desc=desc, disable=not progress, unit="batch"):
-            x = self._to_device(batch)
-            result = self.model(self.frontend(x))
-            for key, value in result.items():
-                if isinstance(value, Tensor):
-                    outs.setdefault(key, []).append(value.float().cpu())
-        if not outs:
-            return {"h": torch.zeros(0, self.embed_dim)}
-        return {k: torch.cat(v) for k, v in outs.items()}
+        batches = (self._to_device(b) for b in _batches(waveforms, batch_size))
+        bar = tqdm(batches, total=total, desc=desc, disable=not progress, unit="batch")
+        out = forward_batches(self.model, self.frontend, bar)
+        return out or {"h": torch.zeros(0, self.embed_dim)}
 
     def embed(self, waveforms, batch_size: int = 64, progress: bool = False) -> Tensor:
         """Representations ``h`` [B, 512] (CPU float32) of clean ``waveforms`` [B, T] (numpy or torch)."""
@@ -187,7 +182,8 @@ class Trained:
     @property
     def has_classifier(self) -> bool:
         """Whether the model itself gives logits (supervised and CLAR runs)."""
-        return self.regime in ("supervised", "clar")
+        impl = getattr(self.model, "impl", None)
+        return bool(impl.has_classifier) if impl is not None else False
 
     def predict(self, waveforms, batch_size: int = 64, source: str = "auto", progress: bool = False) -> Tensor:
         """Class probabilities [B, C] for clean ``waveforms`` [B, T].
@@ -216,19 +212,19 @@ class Trained:
     def probe_path(self) -> Path:
         return self.checkpoint_path.parent / PROBE_FILENAME
 
-    def attach_probe(self, head: LinearHead, save: bool = True) -> Path | None:
+    def attach_probe(self, head: LinearProbe, save: bool = True) -> Path | None:
         """Use ``head`` as this checkpoint's probe; with ``save``, write it to ``probe.pt`` beside the checkpoint."""
         head.meta = {**head.meta, **self.identity()}
         self.probe, self.probe_note = head, ""
         return head.save(self.probe_path()) if save else None
 
 
-def _match_probe(trained: Trained) -> tuple[LinearHead | None, str]:
+def _match_probe(trained: Trained) -> tuple[LinearProbe | None, str]:
     path = trained.probe_path()
     if not path.is_file():
         return None, f"there is no {path}"
     try:
-        head = LinearHead.load(path)
+        head = LinearProbe.load(path)
     except CheckpointError as e:
         return None, f"{PROBE_FILENAME} is unreadable ({e})"
     meta = head.meta
@@ -249,12 +245,10 @@ def load_trained(ref: str | Path, device: str | torch.device = "auto", which: st
     ``which`` chooses the checkpoint inside a run folder (``best``, ``last`` or e.g. ``epoch_0003``).
     Raises CheckpointError for a missing, truncated or foreign file.
     """
-    from core.train import build
-
     path = resolve_checkpoint(ref, which)
     dev = resolve_device(device)
-    # The trainer's loader: torch.load(weights_only=True), format checks, weights into the configured model.
-    model, frontend, state = build.load_trained(path, dev)
+    # The shared loader: torch.load(weights_only=True), format checks, weights into the configured model.
+    model, frontend, state = load_model_from_checkpoint(path, dev)
     config = state["config"]
     class_names = [str(c) for c in state["class_names"]]
     trained = Trained(

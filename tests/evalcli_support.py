@@ -64,10 +64,10 @@ def make_checkpoint(
     best: bool = True,
 ) -> Path:
     """Write ``run_dir/last.pt`` (and ``best.pt`` when ``best``) for a model trained on the csv dataset."""
-    from core.data import load_dataset
-    from core.config.build import build_from_config
-    from core.train.checkpoints import CheckpointManager
     from core.config import TrainConfig
+    from core.config.build import build_from_config
+    from core.data import load_dataset
+    from core.train.checkpoints import CheckpointManager
 
     cfg = TrainConfig.from_dict(
         {

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from core.errors import CheckpointError, ConfigError
-from core.evaluate.linear_head import fit_linear_head
 from core.inference import PROBE_FILENAME, load_trained, resolve_checkpoint
+from core.probes import select_linear_probe
 from tests.evalcli_support import fsdd_csv, make_checkpoint
 
 
@@ -103,7 +103,9 @@ def test_simclr_predict_needs_the_probe_of_this_checkpoint(tmp_path, small_csv, 
     with pytest.raises(ConfigError, match="python -m core eval"):
         trained.predict(x)
     train = clips.indices("train")
-    head, _ = fit_linear_head(trained.embed(np.array(clips.waveforms[train])), clips.labels[train], clips.class_names)
+    head, _ = select_linear_probe(
+        trained.embed(np.array(clips.waveforms[train])), clips.labels[train], clips.class_names
+    )
     saved = trained.attach_probe(head, save=True)
     assert saved == run / PROBE_FILENAME
     again = load_trained(run, device="cpu")

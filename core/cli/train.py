@@ -42,8 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handler(args: argparse.Namespace) -> int:
-    from core.errors import ConfigError
     from core.config import load_config
+    from core.errors import ConfigError
     from core.train.run import run_training
 
     overrides = list(args.overrides)

@@ -20,6 +20,16 @@ from core.features.frontend import FeatureFrontend, WaveformFrontend
 from core.regimes.model import ClarModel, build_model
 
 
+def build_augmentations(config: TrainConfig) -> Any:
+    """The augmentation chain of ``config.augment`` (``core.augment.build_pipeline``), or None for ``none``."""
+    aug = config.augment
+    if aug.names == "none":
+        return None
+    from core.augment import build_pipeline
+
+    return build_pipeline(aug.names, preset=aug.preset, p=aug.p, order=aug.order)
+
+
 def build_frontend(config: TrainConfig | dict[str, Any]) -> FeatureFrontend | WaveformFrontend:
     """The frontend for ``config``: spectrogram features (normalised) for 2D encoders, identity for 1D."""
     cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)

@@ -26,8 +26,6 @@ def parse_override(item: str) -> tuple[str, Any]:
         value = yaml.load(text, Loader=NoAliasLoader) if text.strip() else ""
     except yaml.YAMLError:
         value = text
-    if isinstance(value, str) and value.lower() in ("none", "null"):
-        value = None
     return key, value
 
 

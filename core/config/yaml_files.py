@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.config.safe_yaml import parse_yaml
-from core.config.schema import CONFIGS_DIR, TrainConfig
+from core.config.schema import CONFIGS_DIR, TrainConfig, rename_old_keys
 from core.config.typed import build_dataclass
 from core.errors import ConfigError
 from core.limits import check_plain
@@ -87,7 +87,7 @@ def load_config(path: str | os.PathLike, overrides: list[str] | dict[str, Any] |
     """Load a YAML config (with its ``defaults:``), apply ``key=value`` overrides, and validate."""
     d = load_yaml_dict(path)
     source = str(resolve_config_path(path))
-    cfg = build_dataclass(TrainConfig, d, source, prefix="")
+    cfg = build_dataclass(TrainConfig, rename_old_keys(d), source, prefix="")
     if overrides:
         return cfg.with_overrides(overrides)
     cfg.validate(source)

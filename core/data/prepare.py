@@ -122,8 +122,8 @@ def _valid_split(clips: ClipList, pool: np.ndarray, cfg: DataConfig) -> tuple[np
         in_fold = clips.folds[pool] == fold
         return pool[~in_fold], pool[in_fold], f"official fold {fold}"
     held = stratified_holdout(clips.labels[pool], cfg.valid_fraction, cfg.split_seed)
-    share = f"{cfg.valid_fraction:.0%}"
-    return pool[~held], pool[held], f"a {share} class-stratified holdout of the training clips (split_seed {cfg.split_seed})"
+    what = f"a {cfg.valid_fraction:.0%} class-stratified holdout of the training clips (split_seed {cfg.split_seed})"
+    return pool[~held], pool[held], what
 
 
 def plan_splits(clips: ClipList, cfg: DataConfig) -> dict[str, Any]:
@@ -147,11 +147,11 @@ def plan_splits(clips: ClipList, cfg: DataConfig) -> dict[str, Any]:
     if not n_labelled:
         raise DatasetError(f"{cfg.dataset}: no labelled training clips (data.label_fraction={cfg.label_fraction})")
     sizes = {
-        "train": int(len(train_idx)),
+        "train": len(train_idx),
         "train_labelled": n_labelled,
         "labelled_fraction": n_labelled / len(train_idx),
-        "valid": int(len(valid_idx)),
-        "test": int(len(test_idx)),
+        "valid": len(valid_idx),
+        "test": len(test_idx),
     }
     return {
         "train": train_idx,

@@ -1,27 +1,3 @@
-"""Evaluation: classification metrics and probes on frozen features (offline evaluation lives beside them)."""
-
-from core.evaluate.metrics import (
-    balanced_accuracy,
-    classification_metrics,
-    confusion_matrix,
-    per_class_accuracy,
-    predicted_labels,
-    top1,
-    topk_accuracy,
-)
-from core.evaluate.probes import LinearProbe, fit_linear_probe, knn_predict, knn_probe, linear_probe
-
-__all__ = [
-    "LinearProbe",
-    "balanced_accuracy",
-    "classification_metrics",
-    "confusion_matrix",
-    "fit_linear_probe",
-    "knn_predict",
-    "knn_probe",
-    "linear_probe",
-    "per_class_accuracy",
-    "predicted_labels",
-    "top1",
-    "topk_accuracy",
-]
+"""Evaluation of encoders: the evaluator (clean embeddings and scores), offline linear evaluation and fine-tuning,
+embeddings to disk, and the guard that keeps a checkpoint off the clips it learned from. The probes and metrics
+themselves are in :mod:`core.probes`."""

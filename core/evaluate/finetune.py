@@ -17,11 +17,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from core.errors import ConfigError
-from core.evaluate.report import classification_report
+from core.probes import classification_report
 
 if TYPE_CHECKING:
     from core.data.base import AudioDataset
-    from core.evaluate.offline import EvalSplits
+    from core.evaluate.splits import EvalSplits
     from core.inference import Trained
 
 

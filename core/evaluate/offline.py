@@ -2,31 +2,32 @@
 
 Linear evaluation (the paper's protocol):
 
-1. The clips are split as the run split them: ``core.train.pipeline.prepare_splits`` with the run's data
-   settings (the same train clips, the same validation carve-out) but the full validation and test splits.
-2. Every clip is embedded once by the frozen encoder: 512-d representations ``h`` of the clean audio
-   (nothing is augmented).
-3. The probe trains on the labelled part of the training split only: the run's label fraction drawn with the
+1. The clips are split as the run split them: :func:`core.evaluate.splits.load_splits` applies the run's data
+   settings (the same train clips, the same validation split) with the full validation and test splits.
+2. A checkpoint is never scored on clips its run trained or selected on (:func:`core.evaluate.splits.check_unseen`):
+   on an ESC dataset it is scored on its own test fold only; cross-validation trains one run per fold
+   (``python -m core cv``).
+3. Every clip is embedded once by the frozen encoder (:class:`core.evaluate.evaluator.Evaluator`): the
+   representations ``h`` of the clean audio (nothing is augmented).
+4. The probe trains on the labelled part of the training split only: the run's label fraction drawn with the
    run's label seed through ``core.data.labelled_fraction``, i.e. exactly the labels the run was given
    (unless overridden).
-4. A logistic-regression probe (``core.evaluate.linear_head``) is fitted for each weight decay of a grid and
-   the one with the best validation top-1 is kept.
-5. The test split is scored once: top-1 accuracy, per-class accuracy and the confusion matrix
+5. A logistic-regression probe (:func:`core.probes.select_linear_probe`) is fitted for each weight decay of a grid
+   and the one with the best validation top-1 is kept.
+6. The test split is scored once: top-1 accuracy, per-class accuracy and the confusion matrix
    (rows = true class, columns = predicted class).
 
 Fine-tuning (``finetune=True``, see ``core.evaluate.finetune``) trains a copy of the encoder plus a linear
 layer end-to-end on the same labelled clips, selecting the epoch on validation.
 
-Datasets with official folds (ESC-10, ESC-50) are evaluated on one test fold (the run's, by default) or by
-5-fold cross-validation (``folds="all"``): each fold in turn is the test set, the data loader picks the
-validation fold among the others, and the report gives each fold plus the mean +- sample standard deviation
-(ddof=1) of test top-1 and the confusion matrix summed over folds.
+On a dataset the run never saw, several ESC folds may be evaluated (``folds="all"``): each fold in turn is the
+test set, and the report gives each fold plus the mean +- sample standard deviation (ddof=1) of test top-1 and the
+confusion matrix summed over folds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -35,64 +36,14 @@ import torch
 from torch import Tensor
 
 from core.errors import ConfigError, DatasetError
-from core.evaluate.linear_head import DEFAULT_WEIGHT_DECAYS, LinearHead, fit_linear_head
-from core.evaluate.report import classification_report, summarise_folds
+from core.evaluate.evaluator import Evaluator
+from core.evaluate.report import summarise_folds
+from core.evaluate.splits import FOLD_DATASETS, NUM_FOLDS, EvalSplits, check_unseen, load_splits, seen_clips
+from core.probes import DEFAULT_WEIGHT_DECAYS, LinearProbe, classification_report, select_linear_probe
 
 if TYPE_CHECKING:
     from core.data.base import AudioDataset
     from core.inference import Trained
-
-FOLD_DATASETS = ("esc10", "esc50")
-"""Datasets with official folds, evaluated on one test fold or by cross-validation."""
-NUM_FOLDS = 5
-
-
-@dataclass
-class EvalSplits:
-    """The clips of one evaluation, with their true labels: ``train``, ``valid`` and ``test`` datasets.
-
-    ``fold`` is the test fold (fold datasets) or None.
-    """
-
-    train: AudioDataset
-    valid: AudioDataset
-    test: AudioDataset
-    class_names: list[str]
-    name: str
-    fold: int | None = None
-    task: str | None = None
-
-    @classmethod
-    def from_dataset(cls, ds: AudioDataset) -> EvalSplits:
-        """Use ``ds.split`` as it is (no carve-out, no subsetting)."""
-        return cls(
-            train=ds.subset("train"),
-            valid=ds.subset("valid"),
-            test=ds.subset("test"),
-            class_names=list(ds.class_names),
-            name=ds.name,
-            fold=ds.meta.get("test_fold"),
-            task=ds.meta.get("task"),
-        )
-
-
-def load_splits(data: dict, seed: int, progress: bool = True) -> EvalSplits:
-    """The splits for data settings ``data`` (keys of ``core.config.DataConfig``), made by the
-    trainer's own ``prepare_splits`` with ``seed`` (the run's seed), all labels kept."""
-    from core.config import TrainConfig
-    from core.train.pipeline import prepare_splits
-
-    cfg = TrainConfig.from_dict({"data": {**data, "label_fraction": 1.0}}, source="evaluation data").data
-    s = prepare_splits(cfg, seed=seed, progress=progress)
-    return EvalSplits(
-        train=s.train,
-        valid=s.valid,
-        test=s.test,
-        class_names=list(s.class_names),
-        name=cfg.dataset,
-        fold=s.test.meta.get("test_fold", cfg.fold),
-        task=s.test.meta.get("task", cfg.task),
-    )
 
 
 class EmbeddingCache:
@@ -100,6 +51,7 @@ class EmbeddingCache:
 
     def __init__(self, trained: Trained, batch_size: int = 64, progress: bool = True) -> None:
         self.trained, self.batch_size, self.progress = trained, batch_size, progress
+        self.evaluator = Evaluator(trained.frontend, trained.device, batch_size)
         self.rows: dict[str, int] = {}
         self._chunks: list[Tensor] = []
         self.embedded = 0
@@ -111,8 +63,7 @@ class EmbeddingCache:
             return torch.zeros(0, self.trained.embed_dim)
         missing = [i for i, p in enumerate(ds.paths) if p not in self.rows]
         if missing:
-            wav = ds.waveforms if len(missing) == len(ds) else ds.waveforms[np.asarray(missing)]
-            emb = self.trained.embed(wav, batch_size=self.batch_size, progress=self.progress)
+            emb = self.evaluator.outputs(self.trained.model, ds.waveforms, np.asarray(missing))["h"]
             base = sum(len(c) for c in self._chunks)
             for j, i in enumerate(missing):
                 self.rows[ds.paths[i]] = base + j
@@ -151,7 +102,7 @@ def linear_evaluation(
     batch_size: int = 64,
     embeddings: EmbeddingCache | None = None,
     progress: bool = True,
-) -> tuple[dict, LinearHead | None]:
+) -> tuple[dict, LinearProbe | None]:
     """Evaluate ``trained`` on one train/valid/test assignment: a dataset (its ``split`` column) or splits.
 
     ``label_fraction`` and ``label_seed`` default to the run's own on the run's own dataset, else to all
@@ -189,7 +140,7 @@ def linear_evaluation(
     embed = embeddings or EmbeddingCache(trained, batch_size, progress)
     train_x, valid_x, test_x = embed(splits.train), embed(splits.valid), embed(splits.test)
     keep = labels >= 0
-    head, selection = fit_linear_head(
+    head, selection = select_linear_probe(
         train_x[keep],
         labels[keep],
         splits.class_names,
@@ -215,7 +166,7 @@ def cross_validation(
     batch_size: int = 64,
     progress: bool = True,
     **kwargs,
-) -> tuple[dict, dict[int | None, LinearHead]]:
+) -> tuple[dict, dict[int | None, LinearProbe]]:
     """``linear_evaluation`` for each entry of ``folds``: test fold -> its dataset, its splits, or a function
     returning the splits (called when the fold's turn comes, so only one fold's audio is in memory).
 
@@ -297,7 +248,9 @@ def evaluation_data(
         if folds is not None:
             raise ConfigError(f"--folds: dataset {base['dataset']!r} has no official folds")
         return {None: base}
-    return {k: {**base, "fold": k} for k in parse_folds(folds, base.get("fold"))}
+    default = base.get("test_fold", base.get("fold"))
+    base.pop("fold", None)
+    return {k: {**base, "test_fold": k} for k in parse_folds(folds, default)}
 
 
 def evaluate_checkpoint(
@@ -326,8 +279,14 @@ def evaluate_checkpoint(
     that ``classify`` works for SimCLR runs.
     """
     settings = evaluation_data(trained, dataset=dataset, root=root, task=task, folds=folds, overrides=data_overrides)
-    seed = int(trained.data.get("seed", 0))
-    fold_splits = {fold: partial(load_splits, d, seed, progress) for fold, d in settings.items()}
+    seen = seen_clips(trained)
+
+    def unseen_splits(d: dict) -> EvalSplits:
+        splits = load_splits(d, progress)
+        check_unseen(trained, splits, seen)
+        return splits
+
+    fold_splits = {fold: partial(unseen_splits, d) for fold, d in settings.items()}
     report, probes = cross_validation(
         trained,
         fold_splits,

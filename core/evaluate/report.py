@@ -1,4 +1,4 @@
-"""Classification scores and the readable rendering of an evaluation report."""
+"""Summaries over folds, and the readable rendering of an evaluation report."""
 
 from __future__ import annotations
 
@@ -6,41 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from core.errors import ConfigError
-
-
-def classification_report(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str]) -> dict:
-    """Scores of predicted labels ``y_pred`` against ``y_true`` (both [N], in ``[0, len(class_names))``),
-    JSON-able: ``top1``, ``balanced_accuracy``, ``clips``, ``per_class_accuracy`` (class name -> recall, None
-    for a class absent from ``y_true``) and ``confusion_matrix`` (``cm[true][pred]``, nested lists of ints),
-    computed with ``core.evaluate.metrics``."""
-    from core.evaluate.metrics import balanced_accuracy, confusion_matrix
-
-    y_true = np.asarray(y_true, dtype=np.int64).reshape(-1)
-    y_pred = np.asarray(y_pred, dtype=np.int64).reshape(-1)
-    c = len(class_names)
-    if y_true.shape != y_pred.shape:
-        raise ConfigError(f"labels and predictions differ in length: {y_true.size} vs {y_pred.size}")
-    for name, y in (("labels", y_true), ("predictions", y_pred)):
-        if y.size and (y.min() < 0 or y.max() >= c):
-            raise ConfigError(f"{name} outside [0, {c}): min {y.min()}, max {y.max()}")
-    if y_true.size == 0:
-        return {"top1": None, "balanced_accuracy": None, "clips": 0, "per_class_accuracy": {}, "confusion_matrix": []}
-    cm = confusion_matrix(y_true, y_pred, c)
-    return {
-        "top1": float(np.trace(cm) / y_true.size),
-        "balanced_accuracy": balanced_accuracy(y_true, y_pred, c),
-        "clips": int(y_true.size),
-        "per_class_accuracy": accuracy_by_class(cm, class_names),
-        "confusion_matrix": cm.tolist(),
-    }
-
-
-def accuracy_by_class(cm: np.ndarray, class_names: Sequence[str]) -> dict[str, float | None]:
-    """Recall of each class (by name) from a confusion matrix ``cm[true][pred]``; None where a class has no clip."""
-    cm = np.asarray(cm)
-    support = cm.sum(1)
-    return {n: (float(cm[i, i] / support[i]) if support[i] else None) for i, n in enumerate(class_names)}
+from core.probes.metrics import recall_by_class
 
 
 def summarise_folds(folds: list[dict], class_names: Sequence[str]) -> dict:
@@ -56,7 +22,7 @@ def summarise_folds(folds: list[dict], class_names: Sequence[str]) -> dict:
     if len(tests) > 1:
         cm = np.sum(tests, axis=0)
         summary["confusion_matrix"] = cm.tolist()
-        summary["per_class_accuracy"] = accuracy_by_class(cm, class_names)
+        summary["per_class_accuracy"] = recall_by_class(cm, class_names)
     return summary
 
 

@@ -20,7 +20,6 @@ from core.features.extractor import ClarFeatures
 from core.features.normalize import FeatureNormalizer
 
 
-
 class FeatureFrontend(nn.Module):
     """[B, T] waveforms -> normalised [B, 3, 128, T'] features."""
 

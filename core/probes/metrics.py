@@ -82,6 +82,13 @@ def balanced_accuracy(y_true: Any, y_pred: Any, num_classes: int | None = None) 
     return float(np.nanmean(per_class_accuracy(y_true, y_pred, num_classes)))
 
 
+def recall_by_class(cm: Any, class_names: Sequence[str]) -> dict[str, float | None]:
+    """Recall of each class (by name) from a confusion matrix ``cm[true][pred]``; None where a class has no clip."""
+    cm = np.asarray(cm)
+    support = cm.sum(axis=1)
+    return {n: (float(cm[i, i] / support[i]) if support[i] else None) for i, n in enumerate(class_names)}
+
+
 def classification_report(y_true: Any, y_pred: Any, classes: Sequence[str] | int | None = None) -> dict[str, Any]:
     """Every score of a classification, JSON-able: the one metrics function of CLAR Studio.
 
@@ -108,8 +115,7 @@ def classification_report(y_true: Any, y_pred: Any, classes: Sequence[str] | int
     t, p, c = _pair(t, y_pred, num)
     names = names or [str(i) for i in range(c)]
     cm = np.bincount(t * c + p, minlength=c * c).reshape(c, c).astype(np.int64)
-    support = cm.sum(axis=1)
-    recall = {n: (float(cm[i, i] / support[i]) if support[i] else None) for i, n in enumerate(names)}
+    recall = recall_by_class(cm, names)
     present = [v for v in recall.values() if v is not None]
     out: dict[str, Any] = {
         "top1": float(np.trace(cm) / t.size),

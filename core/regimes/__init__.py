@@ -2,7 +2,16 @@
 regime's head. See :mod:`core.regimes.base` for what a regime owns."""
 
 from core.regimes.base import Regime, split_views
-from core.regimes.model import ClarModel, build_model
+from core.regimes.model import ClarModel, build_model, forward_batches
 from core.regimes.registry import get_regime, regime_names, regimes
 
-__all__ = ["ClarModel", "Regime", "build_model", "get_regime", "regime_names", "regimes", "split_views"]
+__all__ = [
+    "ClarModel",
+    "Regime",
+    "build_model",
+    "forward_batches",
+    "get_regime",
+    "regime_names",
+    "regimes",
+    "split_views",
+]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 from torch import Tensor, nn
 
@@ -110,3 +112,38 @@ def build_model(
             f"the limit is {MAX_MODEL_PARAMETERS / 1e6:.0f} M"
         )
     return make()
+
+
+@torch.no_grad()
+def forward_batches(
+    model: nn.Module,
+    frontend: nn.Module,
+    batches: Iterable[Tensor],
+    *,
+    autocast_dtype: torch.dtype | None = None,
+    channels_last: bool = False,
+) -> dict[str, Tensor]:
+    """Model outputs for batches of clean waveforms [B, T] (already on the model's device), in eval mode.
+
+    Returns a dict of CPU float32 tensors (``h`` and, where the model has them, ``z`` and ``logits``) with the
+    batches concatenated; the model's training mode is restored afterwards. Nothing is augmented here.
+    """
+    was_training = model.training
+    model.eval()
+    outs: dict[str, list[Tensor]] = {}
+    try:
+        for x in batches:
+            inp = frontend(x)
+            if channels_last and inp.ndim == 4:
+                inp = inp.contiguous(memory_format=torch.channels_last)
+            if autocast_dtype is not None:
+                with torch.autocast(device_type=inp.device.type, dtype=autocast_dtype):
+                    result = model(inp)
+            else:
+                result = model(inp)
+            for key, value in result.items():
+                if isinstance(value, Tensor):
+                    outs.setdefault(key, []).append(value.float().cpu())
+    finally:
+        model.train(was_training)
+    return {k: torch.cat(v) for k, v in outs.items()}

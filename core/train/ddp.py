@@ -8,6 +8,7 @@ projections of every rank (``gather_distributed=True``) so that each view's nega
 
 from __future__ import annotations
 
+import datetime
 import os
 from dataclasses import dataclass
 
@@ -45,10 +46,11 @@ def env_rank() -> int:
     return int(os.environ.get("RANK", "0"))
 
 
-def init_from_env(device: torch.device) -> DistInfo:
+def init_from_env(device: torch.device, timeout_s: float = 1800.0) -> DistInfo:
     """Join the process group described by torchrun's environment variables (a no-op for a single process).
 
     On CUDA each process uses ``cuda:LOCAL_RANK`` (returned device is set as current) and NCCL; elsewhere gloo.
+    ``timeout_s`` bounds every collective, so the ranks waiting while rank 0 evaluates give up after it.
     """
     world = env_world_size()
     if world <= 1:
@@ -59,7 +61,9 @@ def init_from_env(device: torch.device) -> DistInfo:
     if device.type == "cuda":
         torch.cuda.set_device(local_rank)
     if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+        dist.init_process_group(
+            backend="nccl" if device.type == "cuda" else "gloo", timeout=datetime.timedelta(seconds=timeout_s)
+        )
     return DistInfo(rank, world, local_rank)
 
 
@@ -93,15 +97,6 @@ def check_batch_split(batch_size: int, info: DistInfo) -> int:
     return batch_size // info.world_size
 
 
-def all_reduce_mean(value: torch.Tensor, info: DistInfo) -> torch.Tensor:
-    """The mean of ``value`` over all ranks (the value itself when not distributed)."""
-    if not info.enabled:
-        return value
-    out = value.detach().clone()
-    dist.all_reduce(out, op=dist.ReduceOp.SUM)
-    return out / info.world_size
-
-
 def broadcast_object(obj: object, info: DistInfo, src: int = 0) -> object:
     """``obj`` from rank ``src`` on every rank (e.g. the run id)."""
     if not info.enabled:
@@ -111,11 +106,7 @@ def broadcast_object(obj: object, info: DistInfo, src: int = 0) -> object:
     return box[0]
 
 
-def barrier(info: DistInfo) -> None:
-    if info.enabled:
-        dist.barrier()
-
-
 def cleanup(info: DistInfo) -> None:
+    """Leave the process group (a no-op for a single process)."""
     if info.enabled and dist.is_initialized():
         dist.destroy_process_group()

@@ -27,13 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.config import TrainConfig, parse_override
 from core.errors import ConfigError, OwnershipLost, RunStoreError
 from core.paths import checkpoints_dir
 from core.runs import HeartbeatThread, RunStore
 from core.train import ddp
 from core.train.checkpoints import CheckpointManager
-from core.config import TrainConfig, parse_override
 from core.train.loop import TrainResult, final_scores, train_loop
+from core.train.reporter import Reporter
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +180,7 @@ def run_training(
         if on_run_id is not None:
             on_run_id(rid)
     try:
-        trainer = Trainer(cfg, progress=progress, checkpoint_root=checkpoint_root)
+        trainer = Trainer(cfg, run_id=rid, progress=progress)
     except BaseException as e:
         if heartbeat is not None:
             heartbeat.stop()
@@ -198,11 +199,26 @@ def run_training(
             trainer.load_state_dict(plan.state)
         else:
             trainer.fit_frontend()
+        reporter = Reporter(
+            store if is_main else None,
+            rid,
+            owner,
+            total_steps=trainer.total_steps,
+            steps_per_epoch=trainer.steps_per_epoch,
+            start_step=trainer.global_step,
+            progress=progress and is_main,
+        )
         if is_main:
             if not resume:
                 store.set_config(rid, {**cfg.to_dict(), "provenance": trainer.provenance})
             store.truncate_metrics(rid, trainer.global_step)
-        status = train_loop(trainer, store, manager, heartbeat, owner, result)
+            regime = trainer.regime
+            reporter.start(
+                f"{regime.name} ({regime.summary}) with {cfg.model.encoder}; an epoch is {regime.epoch_description()}",
+                trainer.data.describe(),
+                str(trainer.device) + (f" x {trainer.dist.world_size} processes" if trainer.dist.enabled else ""),
+            )
+        status = train_loop(trainer, reporter, manager, heartbeat, result)
         final = final_scores(trainer, manager) if status == "completed" and is_main else {}
         result.status, result.final_metrics = status, final
         result.epochs_done, result.global_step = trainer.epoch, trainer.global_step

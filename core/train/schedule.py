@@ -30,23 +30,27 @@ def lr_at(step: int, total_steps: int, warmup_steps: int, base_lr: float, min_lr
 
 def build_scheduler(
     optimizer: torch.optim.Optimizer,
-    epochs: int,
-    steps_per_epoch: int,
-    warmup_epochs: float = 0.0,
+    total_steps: int,
+    warmup_steps: int = 0,
     min_lr: float = 0.0,
     name: str = "cosine",
 ) -> LambdaLR:
     """A per-iteration ``LambdaLR`` following :func:`lr_at` for every parameter group.
 
-    Each group's peak rate is its ``lr`` when the scheduler is built. ``min_lr`` is the floor of the group with the
-    highest peak; every group ends at the same fraction of its own peak. Call
-    ``scheduler.step()`` after every ``optimizer.step()``. The state dict is plain numbers (safe to load with
+    Args:
+        optimizer: the optimiser; each group's peak rate is its ``lr`` when the scheduler is built.
+        total_steps: optimiser steps of the whole run (0: a run that trains nothing).
+        warmup_steps: steps of the linear warm-up (capped at ``total_steps``).
+        min_lr: the floor of the group with the highest peak; every group ends at the same fraction of its peak.
+        name: ``cosine`` or ``constant``.
+
+    Call ``scheduler.step()`` after every ``optimizer.step()``. The state dict is plain numbers (safe to load with
     ``weights_only=True``).
     """
-    if steps_per_epoch < 1:
-        raise ConfigError(f"schedule: steps_per_epoch={steps_per_epoch} must be at least 1 (too few clips?)")
-    total = int(epochs * steps_per_epoch)
-    warmup = min(total, round(warmup_epochs * steps_per_epoch))
+    if total_steps < 0 or warmup_steps < 0:
+        raise ConfigError(f"schedule: total_steps={total_steps}, warmup_steps={warmup_steps} must be >= 0")
+    total = max(1, int(total_steps))
+    warmup = min(total, int(warmup_steps))
     top = max(float(g["lr"]) for g in optimizer.param_groups)
     floor = min_lr / top if top > 0 else 0.0
     lambdas = []

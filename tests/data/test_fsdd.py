@@ -1,5 +1,5 @@
-"""FSDD: the official 2700/300 split and a speaker-disjoint validation split, on the real data and on the
-official ``recordings/`` layout."""
+"""FSDD: the official 2700/300 split with speakers, on the real data and on the official ``recordings/`` layout.
+(A run's validation split and the leave-one-speaker-out test are made in ``core.data.prepare``: test_prepare.py.)"""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from core.audio import load_audio_numpy
-from core.data import list_clips, load_dataset
+from core.data import load_dataset
 
 
 def test_real_fsdd_splits(data_dir: Path) -> None:
@@ -19,12 +19,10 @@ def test_real_fsdd_splits(data_dir: Path) -> None:
     assert len(ds) == 3000 and ds.waveforms.shape == (3000, 16000) and ds.meta["seconds"] == 1.0
     takes = np.array([int(re.match(r"\d_[a-z]+_(\d+)", Path(p).stem)[1]) for p in ds.paths])
     assert ((ds.split == "test") == (takes < 5)).all()
-    assert (ds.split == "test").sum() == 300 and (ds.split != "test").sum() == 2700
-    valid_speakers = set(ds.speakers[ds.split == "valid"].tolist())
-    train_speakers = set(ds.speakers[ds.split == "train"].tolist())
-    assert len(valid_speakers) == 1 and not valid_speakers & train_speakers and len(train_speakers) == 5
-    # stratified: every digit appears in valid as often as in the other speakers' training takes
-    assert np.bincount(ds.labels[ds.split == "valid"], minlength=10).tolist() == [45] * 10
+    assert (ds.split == "test").sum() == 300 and (ds.split == "train").sum() == 2700
+    assert set(ds.speakers[ds.split == "train"].tolist()) == set(ds.speakers[ds.split == "test"].tolist())
+    assert len(set(ds.speakers.tolist())) == 6
+    assert np.bincount(ds.labels[ds.split == "train"], minlength=10).tolist() == [270] * 10
     # labels from the file names (<digit>_<speaker>_<take>)
     assert all(int(Path(p).name[0]) == lab for p, lab in zip(ds.paths, ds.labels, strict=True))
     # 1 s: long clips are cropped, short ones zero-padded
@@ -38,21 +36,13 @@ def test_real_fsdd_splits(data_dir: Path) -> None:
         assert np.all(ds.waveforms[i, len(x) :] == 0)
 
 
-def test_valid_speaker_is_seeded() -> None:
-    chosen = [set(c.speakers[c.split == "valid"].tolist()) for c in (list_clips("fsdd", seed=s) for s in range(4))]
-    assert all(len(c) == 1 for c in chosen) and len({next(iter(c)) for c in chosen}) > 1
-    again = list_clips("fsdd", seed=2)
-    assert set(again.speakers[again.split == "valid"].tolist()) == chosen[2]
-
-
 def test_official_layout(fsdd_official: Path) -> None:
     for root in (fsdd_official, fsdd_official.parent):
         ds = load_dataset("fsdd", root, progress=False)
         assert ds.meta["layout"] == "official" and len(ds) == 160
         assert (ds.split == "test").sum() == 80  # takes 0 and 1
         assert set(ds.speakers.tolist()) == {"george", "jackson", "lucas", "theo"}
-        valid = set(ds.speakers[ds.split == "valid"].tolist())
-        assert len(valid) == 1 and not valid & set(ds.speakers[ds.split == "train"].tolist())
+        assert set(ds.split.tolist()) == {"train", "test"}
         # 8 kHz WAV upsampled to 16 kHz: nothing above 4 kHz but resampling leakage
         x = ds.waveforms[ds.split == "train"][:, :8000]
         spec = np.abs(np.fft.rfft(x, axis=1)) ** 2

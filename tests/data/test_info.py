@@ -32,7 +32,7 @@ def test_info_fsdd_counts(data_dir: Path, capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     assert "duration  1312.3 s" in out  # the shared README's total
     assert "0.5 s per clip (8000 samples" in out
-    assert re.search(r"^total\s+2250\s+450\s+300\s+3000$", out, re.M)
+    assert re.search(r"^total\s+2700\s+0\s+300\s+3000$", out, re.M)
 
 
 def test_info_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

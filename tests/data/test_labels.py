@@ -19,13 +19,13 @@ def fsdd_train_labels(data_dir) -> np.ndarray:
 
 @pytest.mark.parametrize("fraction", FRACTIONS)
 def test_fractions_on_fsdd(fsdd_train_labels: np.ndarray, fraction: float) -> None:
-    labels = fsdd_train_labels  # 2250 clips, 225 per digit
+    labels = fsdd_train_labels  # 2700 clips, 270 per digit
     out = labelled_fraction(labels, fraction, seed=0)
     assert out.shape == labels.shape and out.dtype == np.int64
     kept = out >= 0
     assert np.all(out[kept] == labels[kept]) and np.all(out[~kept] == -1)
     per_class = np.bincount(out[kept], minlength=10)
-    assert per_class.tolist() == [max(1, round(fraction * 225))] * 10
+    assert per_class.tolist() == [max(1, round(fraction * 270))] * 10
     np.testing.assert_array_equal(out, labelled_fraction(labels, fraction, seed=0))
     if fraction < 1:
         assert not np.array_equal(out, labelled_fraction(labels, fraction, seed=1))
@@ -76,4 +76,4 @@ def test_dataset_method_hides_train_labels_only(data_dir) -> None:
     assert len(semi) == len(ds) and semi.meta["labelled_fraction"] == 0.05
     train = ds.split == "train"
     np.testing.assert_array_equal(semi.labels[~train], ds.labels[~train])
-    assert np.bincount(semi.labels[train & (semi.labels >= 0)], minlength=10).tolist() == [1] * 10  # 5 % of 24
+    assert np.bincount(semi.labels[train & (semi.labels >= 0)], minlength=10).tolist() == [2] * 10  # 5 % of 32

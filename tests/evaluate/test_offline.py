@@ -1,24 +1,18 @@
-"""Offline evaluation: scores vs scikit-learn, the run's labelled subset, ESC fold logic, fine-tuning."""
+"""Offline evaluation: the run's labelled subset, folds of a dataset the run never saw, the guard against scoring
+a checkpoint on clips it trained on, fine-tuning."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, recall_score
-from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
 from core.errors import ConfigError
-from core.evaluate.offline import (
-    EvalSplits,
-    evaluate_checkpoint,
-    evaluation_data,
-    linear_evaluation,
-    load_splits,
-    parse_folds,
-)
-from core.evaluate.report import classification_report, format_report, summarise_folds
+from core.evaluate.offline import Evaluator, evaluate_checkpoint, evaluation_data, linear_evaluation, parse_folds
+from core.evaluate.report import format_report, summarise_folds
+from core.evaluate.splits import EvalSplits, load_splits
 from core.inference import load_trained
+from core.probes import classification_report
 from tests.evalcli_support import fsdd_csv, make_checkpoint
 
 
@@ -31,23 +25,6 @@ def small_csv(tmp_path_factory):
 def simclr(tmp_path_factory, small_csv):
     run = make_checkpoint(tmp_path_factory.mktemp("ck") / "simclr-run", small_csv, regime="simclr", label_fraction=0.5)
     return load_trained(run, device="cpu")
-
-
-@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
-def test_classification_report_matches_sklearn():
-    rng = np.random.default_rng(0)
-    names = [f"c{i}" for i in range(5)]
-    y = rng.integers(0, 4, 200)  # class 4 never occurs
-    p = np.where(rng.random(200) < 0.6, y, rng.integers(0, 5, 200))
-    r = classification_report(y, p, names)
-    np.testing.assert_array_equal(r["confusion_matrix"], sk_confusion_matrix(y, p, labels=range(5)))
-    assert r["top1"] == pytest.approx(accuracy_score(y, p))
-    assert r["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(y, p))
-    recall = recall_score(y, p, labels=range(4), average=None)
-    assert [r["per_class_accuracy"][n] for n in names[:4]] == pytest.approx(list(recall))
-    assert r["per_class_accuracy"]["c4"] is None
-    with pytest.raises(ConfigError, match="outside"):
-        classification_report(y, p + 1, names)
 
 
 def test_fold_summary_is_mean_and_sample_std():
@@ -81,35 +58,31 @@ def test_linear_evaluation_on_the_runs_dataset(simclr):
     text = format_report(report)
     assert "test top-1" in text and "confusion matrix" in text
     # An override of the label fraction is honoured.
-    res, _ = linear_evaluation(simclr, load_splits(evaluation_data(simclr)[None], 0, False), label_fraction=1.0)
+    res, _ = linear_evaluation(simclr, load_splits(evaluation_data(simclr)[None], False), label_fraction=1.0)
     assert res["clips"]["train_labelled"] == 60
 
 
-def test_esc10_cross_validation_fold_logic(simclr):
+def test_esc10_folds_of_a_dataset_the_run_never_saw(simclr, monkeypatch):
     overrides = {"num_samples": 4000, "max_train_clips": 10, "max_eval_clips": 5}
     settings = evaluation_data(simclr, dataset="esc10", folds="all", overrides=overrides)
     assert list(settings) == [1, 2, 3, 4, 5]
-    splits = {k: load_splits(d, 0, progress=False) for k, d in settings.items()}
+    splits = {k: load_splits(d, progress=False) for k, d in settings.items()}
     for k, s in splits.items():
         assert s.fold == k and set(s.test.folds) == {k}
-        (valid_fold,) = set(s.valid.folds)
-        assert valid_fold != k
-        assert not set(s.train.folds) & {k, valid_fold}
+        assert k not in set(s.train.folds) | set(s.valid.folds)
+        assert not set(s.train.paths) & set(s.valid.paths)
         assert len(s.train) == 10 and len(s.test) == 5 and s.train.num_samples == 4000
     calls = []
-    real_embed = simclr.embed
+    real_outputs = Evaluator.outputs
 
-    def counting_embed(w, *a, **kw):
-        calls.append(len(w))
-        return real_embed(w, *a, **kw)
+    def counting(self, net, source, index=None):
+        calls.append(len(source) if index is None else len(index))
+        return real_outputs(self, net, source, index)
 
-    simclr.embed = counting_embed
-    try:
-        report = evaluate_checkpoint(
-            simclr, dataset="esc10", folds="all", data_overrides=overrides, weight_decays=(1e-3, 1e-1), progress=False
-        )
-    finally:
-        del simclr.embed
+    monkeypatch.setattr(Evaluator, "outputs", counting)
+    report = evaluate_checkpoint(
+        simclr, dataset="esc10", folds="all", data_overrides=overrides, weight_decays=(1e-3, 1e-1), progress=False
+    )
     distinct = {p for s in splits.values() for part in (s.train, s.valid, s.test) for p in part.paths}
     assert sum(calls) == len(distinct)  # every clip embedded once across the five folds
     assert [f["fold"] for f in report["folds"]] == [1, 2, 3, 4, 5]
@@ -120,6 +93,33 @@ def test_esc10_cross_validation_fold_logic(simclr):
     assert report["probe_saved"] is None  # ESC-10 is not the run's dataset: its probe is not saved
     single = evaluation_data(simclr, dataset="esc10", folds=3)
     assert list(single) == [3]
+
+
+def test_a_checkpoint_is_never_scored_on_clips_it_trained_on(tmp_path):
+    """An ESC run trained with test fold 2 trained (and selected) on folds 1, 3, 4, 5: eval refuses those folds."""
+    from core.checkpoint import atomic_save
+    from core.config import TrainConfig
+    from core.config.build import build_from_config
+
+    cfg = TrainConfig.from_dict(
+        {"data": {"dataset": "esc10", "test_fold": 2, "num_samples": 4000}, "model": {"encoder": "small_cnn_1d"}}
+    )
+    model, frontend = build_from_config(cfg, 10)
+    state = {"format_version": 2, "model": model.state_dict(), "frontend": frontend.state_dict(), "epoch": 1,
+             "global_step": 1, "config": cfg.to_dict(), "class_names": [f"c{i}" for i in range(10)],
+             "num_classes": 10, "run_id": "esc-run"}  # fmt: skip
+    from core.checkpoint import state_checksum
+
+    state["checksum"] = state_checksum(state)
+    atomic_save(state, tmp_path / "esc-run" / "last.pt")
+    trained = load_trained(tmp_path / "esc-run" / "last.pt", device="cpu")
+    small = {"max_eval_clips": 10, "max_train_clips": 20}
+    with pytest.raises(ConfigError, match=r"10 of the 10 test clips of esc10 fold 1 were used .* folds 1, 3, 4, 5"):
+        evaluate_checkpoint(trained, folds="all", data_overrides=small, progress=False)
+    with pytest.raises(ConfigError, match="python -m core cv"):
+        evaluate_checkpoint(trained, folds=3, data_overrides=small, progress=False)
+    own = evaluate_checkpoint(trained, data_overrides=small, weight_decays=(1e-2,), progress=False)
+    assert [f["fold"] for f in own["folds"]] == [2]  # its own test fold is scored
 
 
 def test_fold_arguments():

@@ -184,8 +184,8 @@ def _base_state() -> dict:
     """A real, loadable checkpoint state of a tiny model (small_cnn_1d, CLAR, 2 classes), as the trainer saves."""
     import torch
 
-    from core.config.build import build_from_config
     from core.config import TrainConfig
+    from core.config.build import build_from_config
 
     cfg = TrainConfig.from_dict({"model": {"regime": "clar", "encoder": "small_cnn_1d"}, "data": {"dataset": "fsdd"}})
     model, frontend = build_from_config(cfg, 2)

@@ -11,8 +11,8 @@ import pytest
 import soundfile as sf
 import torch
 
-from core.cli import main
 from core.checkpoint import load_checkpoint
+from core.cli import main
 from core.train.checkpoints import CheckpointManager
 from tests.evalcli_support import fsdd_clips, fsdd_csv, make_checkpoint
 
@@ -63,6 +63,7 @@ def test_classify_with_a_corrupt_model_prints_valid_json(tmp_path: Path, capsys)
     CheckpointManager(run).save({k: v for k, v in state.items() if k not in ("format_version", "checksum")})
     wav = str(fsdd_clips()[0][0])
     assert main(["classify", wav, "--checkpoint", str(run / "last.pt")]) == 1
+
     def refuse(constant: str):
         raise AssertionError(f"invalid JSON constant {constant} in the output")
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import CheckpointError, ConfigError
-from core.config.build import load_model_from_checkpoint
 from core.config import TrainConfig, load_config
+from core.config.build import load_model_from_checkpoint
+from core.errors import CheckpointError, ConfigError
 from tests.hostile.bounded import assert_typed_and_bounded, run_bounded
 from tests.hostile.generate import ATTACKS
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from core.evaluate import knn_probe, linear_probe
 from core.losses import clar_loss, contrastive_accuracy, nt_xent
 from core.models import ENCODERS
+from core.probes import knn_probe, linear_probe
 from core.regimes import build_model
 
 pytestmark = pytest.mark.gpu

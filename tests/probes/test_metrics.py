@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import torch
 from sklearn import metrics as skm
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, recall_score
+from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
 from core.probes.metrics import (
     balanced_accuracy,
@@ -52,3 +54,20 @@ def test_errors():
         confusion_matrix([0, 5], [0, 1], num_classes=3)
     with pytest.raises(ValueError, match="no examples"):
         top1([], [])
+
+
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
+def test_classification_report_matches_sklearn():
+    rng = np.random.default_rng(0)
+    names = [f"c{i}" for i in range(5)]
+    y = rng.integers(0, 4, 200)  # class 4 never occurs
+    p = np.where(rng.random(200) < 0.6, y, rng.integers(0, 5, 200))
+    r = classification_report(y, p, names)
+    np.testing.assert_array_equal(r["confusion_matrix"], sk_confusion_matrix(y, p, labels=range(5)))
+    assert r["top1"] == pytest.approx(accuracy_score(y, p))
+    assert r["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(y, p))
+    recall = recall_score(y, p, labels=range(4), average=None)
+    assert [r["per_class_accuracy"][n] for n in names[:4]] == pytest.approx(list(recall))
+    assert r["per_class_accuracy"]["c4"] is None
+    with pytest.raises(ValueError, match="labels must lie"):
+        classification_report(y, p + 1, names)

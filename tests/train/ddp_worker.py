@@ -8,12 +8,20 @@ import sys
 
 import torch
 
-from core.regimes import build_model
-from core.train import ddp
 from core.config import LossConfig
-from core.train.objective import compute_loss
+from core.regimes import build_model, get_regime
+from core.train import ddp
 
 GLOBAL_BATCH = 8
+
+
+def all_reduce_mean(value: torch.Tensor, info: ddp.DistInfo) -> torch.Tensor:
+    """The mean of ``value`` over all ranks (the value itself when not distributed)."""
+    if not info.enabled:
+        return value
+    out = value.detach().clone()
+    torch.distributed.all_reduce(out, op=torch.distributed.ReduceOp.SUM)
+    return out / info.world_size
 
 
 def main(out_path: str) -> None:
@@ -38,10 +46,10 @@ def main(out_path: str) -> None:
             inp = v1[shard]
         else:
             inp = torch.cat([v1[shard], v2[shard]])
-        loss, _ = compute_loss(regime, net(inp), y, LossConfig(temperature=0.5), distributed=info.enabled)
+        loss, _ = get_regime(regime).loss(net(inp), y, LossConfig(temperature=0.5), distributed=info.enabled)
         loss.backward()
         results[regime] = {
-            "loss": ddp.all_reduce_mean(loss.detach(), info),
+            "loss": all_reduce_mean(loss.detach(), info),
             "grads": {n: p.grad.detach().clone() for n, p in model.named_parameters()},
         }
     if info.is_main:

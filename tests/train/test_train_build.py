@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from core.config import TrainConfig
+from core.config.build import build_from_config, build_frontend, load_model_from_checkpoint
 from core.errors import CheckpointError
-from core.config.build import build_frontend, build_from_config, load_model_from_checkpoint
 from core.features.frontend import FeatureFrontend, WaveformFrontend
 from core.train.checkpoints import CheckpointManager
-from core.config import TrainConfig
 
 
 def cfg(regime: str, encoder: str) -> TrainConfig:

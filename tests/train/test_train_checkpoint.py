@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
+from core.checkpoint import FORMAT_VERSION, atomic_save, load_checkpoint
 from core.errors import CheckpointError
-from core.checkpoint import atomic_save, load_checkpoint
 from core.train.checkpoints import CheckpointManager, capture_rng, restore_rng
 
 
@@ -40,7 +40,7 @@ def test_round_trip_with_weights_only(tmp_path: Path):
     s = state(3)
     CheckpointManager(tmp_path).save(s)
     loaded = load_checkpoint(tmp_path / "last.pt")
-    assert loaded["format_version"] == 1 and loaded["epoch"] == 3 and loaded["class_names"] == ["a", "b"]
+    assert loaded["format_version"] == FORMAT_VERSION and loaded["epoch"] == 3 and loaded["class_names"] == ["a", "b"]
     assert torch.equal(loaded["model"]["weight"], s["model"]["weight"])
     # the file really loads under the safe unpickler, with nothing but tensors and plain data
     raw = torch.load(tmp_path / "last.pt", weights_only=True)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ConfigError
 from core.config import CONFIGS_DIR, TrainConfig, load_config, parse_override, provenance
+from core.errors import ConfigError
 
 PAPER = sorted((CONFIGS_DIR / "paper").glob("*/*.yaml"))
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from core.data.batches import epoch_batches
 from core.errors import ConfigError
 from core.train import ddp
-from core.train.pipeline import epoch_batches
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 REPO = Path(__file__).resolve().parents[2]

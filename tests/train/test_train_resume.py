@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.runs import RunStore
 from core.checkpoint import load_checkpoint
-from core.config.build import build_from_config, load_model_from_checkpoint
-from core.train.checkpoints import CheckpointManager
 from core.config import load_config
+from core.config.build import build_from_config, load_model_from_checkpoint
+from core.runs import RunStore
+from core.train.checkpoints import CheckpointManager
 from core.train.run import run_training
 
 REPO = Path(__file__).resolve().parents[2]

@@ -27,9 +27,8 @@ def test_scheduler_steps_per_iteration_and_scales_each_group():
     w = torch.nn.Parameter(torch.zeros(2))
     b = torch.nn.Parameter(torch.zeros(2))
     opt = torch.optim.SGD([{"params": [w], "lr": 0.2}, {"params": [b], "lr": 0.1}])
-    epochs, spe, warm = 3, 7, 1.0
-    sched = build_scheduler(opt, epochs, spe, warmup_epochs=warm, min_lr=0.01)
-    total, warmup = epochs * spe, 7
+    total, warmup = 3 * 7, 7
+    sched = build_scheduler(opt, total, warmup, min_lr=0.01)
     seen = []
     for _ in range(total):
         seen.append([g["lr"] for g in opt.param_groups])
@@ -48,7 +47,7 @@ def test_constant_schedule_is_flat_after_warmup():
 
 def test_scheduler_state_is_plain_data():
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
-    sched = build_scheduler(opt, 2, 5, 1)
+    sched = build_scheduler(opt, 10, 5)
     state = sched.state_dict()
     assert all(not callable(v) for v in state.values())
     assert all(x is None for x in state["lr_lambdas"])
