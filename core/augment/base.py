@@ -8,7 +8,8 @@ the shape. It is split, like audiomentations, into two steps:
   which examples the augmentation touches; it is drawn with probability ``p``). Nothing random
   happens after this step, except noise that is itself seeded from a value stored in the parameters.
 * ``apply(x, params)`` is deterministic given ``params`` and returns a new tensor: it never writes
-  into ``x``.
+  into ``x``. The gating is written once, here: only the examples whose ``apply`` is True reach the subclass's
+  ``_apply`` (as a smaller batch, with their own parameters); the others are copied unchanged.
 
 Parameters are drawn from a CPU ``torch.Generator`` so that a seed reproduces the same draws on every
 device. ``describe(params)`` turns them into one plain dict per example for display and JSON.
@@ -95,7 +96,7 @@ def check_batch(x: Tensor) -> Tensor:
 
 
 class Augmentation:
-    """Base class. Subclasses set ``name`` and implement ``_draw`` and ``apply``.
+    """Base class. Subclasses set ``name`` and implement ``_draw`` and ``_apply``.
 
     Args:
         p: probability (0..1) that each example is augmented. The authors' final code used 0.5.
@@ -115,9 +116,24 @@ class Augmentation:
         """Draw this augmentation's own parameters for every example of ``x`` (all with first dim B)."""
         raise NotImplementedError
 
-    def apply(self, x: Tensor, params: Params) -> Tensor:
-        """Apply with the given parameters to the examples where ``params["apply"]`` is True. Returns a new tensor."""
+    def _apply(self, x: Tensor, params: Params) -> Tensor:
+        """Apply to every example of ``x`` [b, T] with its parameters (``params`` rows match ``x`` rows). Returns a
+        new tensor; never writes into ``x``."""
         raise NotImplementedError
+
+    def apply(self, x: Tensor, params: Params) -> Tensor:
+        """Apply with the given parameters to the examples where ``params["apply"]`` is True; the others are
+        copied unchanged. Returns a new tensor."""
+        check_batch(x)
+        active = params["apply"].to(torch.bool).cpu()
+        if not bool(active.any()):
+            return x.clone()
+        if bool(active.all()):
+            return self._apply(x, params)
+        rows = torch.nonzero(active).flatten()
+        picked = {k: v.index_select(0, rows.to(v.device)) for k, v in params.items()}
+        on_x = rows.to(x.device)
+        return x.index_copy(0, on_x, self._apply(x.index_select(0, on_x), picked))
 
     # -- shared ---------------------------------------------------------------------------------
     def randomize_parameters(self, x: Tensor, generator: torch.Generator | int | None = None) -> Params:

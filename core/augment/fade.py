@@ -175,12 +175,8 @@ class Fade(Augmentation):
             "shape": self._shape_ids[pick],
         }
 
-    def apply(self, x: Tensor, params: Params) -> Tensor:
-        if not bool(params["apply"].any()):
-            return x.clone()
-        zero = torch.zeros_like(params["fade_in"])
-        fin = torch.where(params["apply"], params["fade_in"], zero)  # examples not drawn get no fade
-        fout = torch.where(params["apply"], params["fade_out"], zero)
+    def _apply(self, x: Tensor, params: Params) -> Tensor:
+        fin, fout = params["fade_in"], params["fade_out"]
         work = torch.float64 if x.dtype == torch.float64 else torch.float32
         g_in, g_out = _ramps(x.shape[1], fin, fout, params["shape"], x.device, work)
         y = x.clone()  # only the two end windows are touched

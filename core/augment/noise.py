@@ -159,15 +159,10 @@ class AddNoise(Augmentation):
         noise_db = torch.where(silent, torch.full_like(signal_db, self.silent_level_db), signal_db - snr)
         return {"color": color, "snr_db": snr, "signal_db": signal_db, "noise_db": noise_db, "seed": seeds}
 
-    def apply(self, x: Tensor, params: Params) -> Tensor:
-        active = params["apply"]
-        if not bool(active.any()):
-            return x.clone()
-        rows = torch.nonzero(active).flatten()  # only the examples drawn get noise made for them
-        white = seeded_normal(params["seed"][rows], torch.ones_like(rows, dtype=torch.bool), x.shape[1], x)
-        rms = torch.pow(10.0, params["noise_db"][rows].to(torch.float64) / 20.0)
-        noise = colored_noise(white, params["color"][rows], rms)
-        return x.index_add(0, rows.to(x.device), noise)
+    def _apply(self, x: Tensor, params: Params) -> Tensor:
+        white = seeded_normal(params["seed"], torch.ones(x.shape[0], dtype=torch.bool), x.shape[1], x)
+        rms = torch.pow(10.0, params["noise_db"].to(torch.float64) / 20.0)
+        return x + colored_noise(white, params["color"], rms)
 
     def describe(self, params: Params) -> list[dict[str, Any]]:
         out = super().describe(params)

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from core import SAMPLE_RATE
-from core.augment.base import Augmentation, Params, check_batch, randint
+from core.augment.base import Augmentation, Params, randint
 from core.augment.kernels.phase_vocoder import chunk_size, time_stretch
 from core.augment.kernels.resample import rational_approx, resample_poly
 from core.errors import ConfigError
@@ -161,9 +161,8 @@ class PitchShift(Augmentation):
         )
         return {"semitones": steps, "pitch_ratio": ratio}
 
-    def apply(self, x: Tensor, params: Params) -> Tensor:
-        check_batch(x)
-        steps = torch.where(params["apply"].cpu(), params["semitones"].cpu(), torch.zeros_like(params["semitones"]))
+    def _apply(self, x: Tensor, params: Params) -> Tensor:
+        steps = params["semitones"].cpu()
         return pitch_shift(
             x, steps, n_fft=self.n_fft, hop=self.hop, max_cents=self.max_cents, phase_lock=self.phase_lock
         )

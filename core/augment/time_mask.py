@@ -69,8 +69,8 @@ class TimeMask(Augmentation):
         start = torch.minimum(start, t - length)
         return {"start": start, "length": length, "seed": draw_seeds(b, generator)}
 
-    def apply(self, x: Tensor, params: Params) -> Tensor:
-        active = params["apply"] & (params["length"] > 0)
+    def _apply(self, x: Tensor, params: Params) -> Tensor:
+        active = params["length"] > 0
         if not bool(active.any()):
             return x.clone()
         # Work on a window of the longest segment only: column j of row b is sample start_b + j.

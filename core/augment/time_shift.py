@@ -65,10 +65,8 @@ class TimeShift(Augmentation):
         s = self.max_shift(x.shape[1])
         return {"shift": randint(generator, x.shape[0], -s, s)}
 
-    def apply(self, x: Tensor, params: Params) -> Tensor:
-        if not bool(params["apply"].any()):
-            return x.clone()
-        shift = torch.where(params["apply"], params["shift"], torch.zeros_like(params["shift"]))
+    def _apply(self, x: Tensor, params: Params) -> Tensor:
+        shift = params["shift"]
         if x.device.type == "cpu" and x.shape[1] >= ROW_COPY_MIN_SAMPLES:
             return self._apply_rows(x, shift)
         return self._apply_batched(x, shift)

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from core import SAMPLE_RATE
-from core.augment.base import Augmentation, Params, check_batch, uniform
+from core.augment.base import Augmentation, Params, uniform
 from core.augment.kernels.phase_vocoder import time_stretch
 from core.augment.kernels.resample import resample_to_length
 from core.errors import ConfigError
@@ -107,9 +107,8 @@ class TimeStretch(Augmentation):
     def _draw(self, x: Tensor, generator: torch.Generator) -> Params:
         return {"rate": uniform(generator, x.shape[0], self.min_rate, self.max_rate)}
 
-    def apply(self, x: Tensor, params: Params) -> Tensor:
-        check_batch(x)
-        rates = torch.where(params["apply"].cpu(), params["rate"].cpu().double(), torch.ones(x.shape[0]).double())
+    def _apply(self, x: Tensor, params: Params) -> Tensor:
+        rates = params["rate"].cpu().double()
         return stretch_batch(x, rates, self.method, n_fft=self.n_fft, hop=self.hop, phase_lock=self.phase_lock)
 
     def extra_repr(self) -> str:

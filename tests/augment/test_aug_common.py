@@ -135,3 +135,29 @@ def test_cuda_noise_level():
     y, params = aug(x, 2, return_params=True)
     noise_db = 20 * torch.log10((y - x).double().square().mean(dim=1).sqrt()).cpu()
     torch.testing.assert_close(noise_db, params["noise_db"], atol=0.05, rtol=0)
+
+
+def test_gating_is_the_base_class_job():
+    """Only the drawn examples reach ``_apply``, as a smaller batch with their own parameters."""
+    from core.augment.base import Augmentation
+
+    class Doubler(Augmentation):
+        name = "doubler"
+        seen: list = []
+
+        def _draw(self, x, generator):
+            return {"k": torch.arange(x.shape[0], dtype=torch.float32)}
+
+        def _apply(self, x, params):
+            self.seen.append((x.shape[0], params["k"].tolist()))
+            return x * 2 + params["k"].unsqueeze(1)
+
+    aug = Doubler(p=0.5)
+    x = torch.ones(4, 3)
+    params = {"apply": torch.tensor([True, False, True, False]), "k": torch.tensor([0.0, 1.0, 2.0, 3.0])}
+    y = aug.apply(x, params)
+    assert Doubler.seen == [(2, [0.0, 2.0])]
+    torch.testing.assert_close(y, torch.tensor([[2.0] * 3, [1.0] * 3, [4.0] * 3, [1.0] * 3]))
+    assert torch.equal(x, torch.ones(4, 3))  # the input is never written into
+    none = aug.apply(x, {**params, "apply": torch.zeros(4, dtype=torch.bool)})
+    assert torch.equal(none, x) and none.data_ptr() != x.data_ptr() and len(Doubler.seen) == 1
