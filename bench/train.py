@@ -36,11 +36,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.train.pipeline import SplitData, _stratified_pick
 
 from bench._report import machine_info, markdown_table, write_section
 from core import SAMPLE_RATE
 from core.config import TrainConfig
+from core.data.prepare import SplitData, stratified_pick
 from core.device import resolve_device
 
 # -- authors'-style per-clip augmentations (numpy / librosa), same ranges as the "paper" preset ---------------
@@ -143,10 +143,9 @@ def authors_style(cfg: TrainConfig, data, augs: list[str], steps: int, workers: 
     The model is warmed up with one step on random features first; the timed window then starts a fresh epoch
     (worker start-up included, as with the DataLoader's default non-persistent workers) and runs ``steps`` steps.
     """
-    from core.train.objective import compute_loss
-
     from core.config.build import build_from_config
     from core.features import ClarFeatures
+    from core.regimes import get_regime
     from core.train.optim import build_optimizer
 
     model, _ = build_from_config(cfg, data.num_classes)
@@ -164,7 +163,7 @@ def authors_style(cfg: TrainConfig, data, augs: list[str], steps: int, workers: 
 
     def step(v1, v2, y):
         out = model(torch.cat([v1, v2]))
-        loss, _ = compute_loss("clar", out, y, cfg.loss)
+        loss, _ = get_regime("clar").loss(out, y, cfg.loss)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -199,13 +198,14 @@ def _cpu_seconds() -> float:
 
 def ours(cfg: TrainConfig, data, steps: int):
     """Seconds per step and the stage shares of our pipeline (one warm-up step first, then ``steps`` steps)."""
+    from core.train.loop import run_epoch
     from core.train.trainer import Trainer
 
     trainer = Trainer(cfg, data=data, progress=False)
     trainer.fit_frontend()
-    trainer.train_epoch(max_steps=1)  # warm-up
+    run_epoch(trainer, max_steps=1)  # warm-up
     cpu0 = _cpu_seconds()
-    m = trainer.train_epoch(max_steps=steps)
+    m = run_epoch(trainer, max_steps=steps)
     cpu = (_cpu_seconds() - cpu0) / steps
     shares = {k.split("/")[1].removesuffix("_share"): v for k, v in m.items() if k.startswith("time/")}
     return m["train/epoch_s"] / steps, shares, cpu
@@ -218,7 +218,7 @@ def fsdd_epoch(cfg: TrainConfig, clips: int) -> SplitData:
 
     ds = load_dataset("fsdd", num_samples=SAMPLE_RATE, progress=True)
     pool = np.flatnonzero(ds.split != "test")
-    pool = pool[_stratified_pick(ds.labels[pool], clips, np.random.default_rng(0))]
+    pool = pool[stratified_pick(ds.labels[pool], clips, np.random.default_rng(0))]
     train = ds.subset(pool)
     train.labels = np.asarray(labelled_fraction(train.labels, cfg.data.label_fraction, 0), dtype=np.int64)
     test = ds.indices("test")

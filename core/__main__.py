@@ -1,3 +1,5 @@
+"""``python -m core``: the command line (see :mod:`core.cli`)."""
+
 from core.cli import main
 
 if __name__ == "__main__":

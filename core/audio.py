@@ -298,6 +298,7 @@ def save_audio(
     """Write a waveform to ``path`` (format from the extension: .wav, .flac, .ogg, .mp3, ...), atomically.
 
     Args:
+        path: the file to write; its folder is created.
         x: [T] mono or [C, T] multi-channel, float in [-1, 1] (values beyond are clipped) or integer PCM.
         sample_rate: Hz.
         subtype: libsndfile subtype, e.g. ``"PCM_16"`` (the default for WAV and FLAC), ``"PCM_24"``, ``"FLOAT"``.

@@ -1,5 +1,7 @@
-"""The checkpoint file format: what a checkpoint holds, how it is written atomically, and how an untrusted one is
-loaded (and an old one migrated).
+"""The checkpoint file format.
+
+The checkpoint file format: what a checkpoint holds, how it is written atomically, and how an untrusted one is loaded
+(and an old one migrated).
 
 Format (``FORMAT_VERSION`` = 2), a dict of only tensors and plain Python data (no pickled objects), so that
 ``torch.load(path, weights_only=True)`` loads it without executing code:
@@ -49,8 +51,11 @@ ESC_FOLDS = 5
 
 
 def state_checksum(state: dict[str, Any]) -> str:
-    """SHA-256 hex digest of a checkpoint dict (its ``checksum`` entry excluded): every tensor's key path, dtype,
-    shape and bytes, and every other value's ``repr``, in a fixed order (dict keys sorted)."""
+    """SHA-256 hex digest of a checkpoint dict.
+
+    SHA-256 hex digest of a checkpoint dict (its ``checksum`` entry excluded): every tensor's key path, dtype, shape and
+    bytes, and every other value's ``repr``, in a fixed order (dict keys sorted).
+    """
     h = hashlib.sha256()
 
     def walk(x: Any, path: str) -> None:
@@ -147,9 +152,12 @@ def _is_tensor(x: Any) -> bool:
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load a checkpoint as untrusted input; raise CheckpointError naming the file if it is missing, truncated,
-    corrupt (checksum mismatch), holds anything but tensors and bounded plain data, is of another format
-    version, lacks a required entry, or declares an implausible number of classes."""
+    """Load a checkpoint as untrusted input.
+
+    Load a checkpoint as untrusted input; raise CheckpointError naming the file if it is missing, truncated, corrupt
+    (checksum mismatch), holds anything but tensors and bounded plain data, is of another format version, lacks a
+    required entry, or declares an implausible number of classes.
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")

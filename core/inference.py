@@ -35,9 +35,12 @@ PROBE_FILENAME = "probe.pt"
 
 
 def data_settings(config: dict) -> dict:
-    """The dataset a run was trained on, from its config (``core.data.config.DataConfig``): name, root, task,
-    version, fold (ESC test fold), test_group, validation, num_samples (clip length in samples, or None for the
-    dataset's default), label_fraction (of the training split), label_seed and split_seed."""
+    """The data settings a run was trained with.
+
+    The dataset a run was trained on, from its config (``core.data.config.DataConfig``): name, root, task, version, fold
+    (ESC test fold), test_group, validation, num_samples (clip length in samples, or None for the dataset's default),
+    label_fraction (of the training split), label_seed and split_seed.
+    """
     data = config.get("data") or {}
     return {
         "name": data.get("dataset"),
@@ -142,6 +145,7 @@ class Trained:
 
     @property
     def embed_dim(self) -> int:
+        """The size of the representation ``h``, in features."""
         return int(getattr(self.model.encoder, "embed_dim", 512))
 
     def identity(self) -> dict:
@@ -165,8 +169,11 @@ class Trained:
         return x.to(self.device, dtype=torch.float32, non_blocking=True)
 
     def outputs(self, waveforms, batch_size: int = 64, progress: bool = False, desc: str = "embedding") -> dict:
-        """Model outputs for clean ``waveforms`` [B, T]: a dict of CPU float32 tensors (``h`` and, where the
-        model has them, ``z`` and ``logits``), computed in batches of ``batch_size`` without gradients."""
+        """Model outputs for clean waveforms, in batches.
+
+        Model outputs for clean ``waveforms`` [B, T]: a dict of CPU float32 tensors (``h`` and, where the model has
+        them, ``z`` and ``logits``), computed in batches of ``batch_size`` without gradients.
+        """
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         total = math.ceil(len(waveforms) / batch_size)
@@ -210,6 +217,7 @@ class Trained:
         return self.probe.predict_proba(h)
 
     def probe_path(self) -> Path:
+        """Where this checkpoint's ``probe.pt`` lives."""
         return self.checkpoint_path.parent / PROBE_FILENAME
 
     def attach_probe(self, head: LinearProbe, save: bool = True) -> Path | None:

@@ -13,7 +13,7 @@ from core.augment.base import Augmentation
 from core.augment.compose import Compose, RandomApply
 from core.augment.fade import FADE_SHAPES, Fade
 from core.augment.noise import NOISE_COLORS, AddNoise
-from core.augment.presets import PRESETS
+from core.augment.presets import AUGMENT_PRESETS
 from core.augment.registry import AUGMENTATIONS, build_augmentation, build_pipeline
 from core.augment.sets import AUGMENTATION_SETS, CANONICAL_ORDER, resolve_set
 from core.augment.time_mask import TimeMask
@@ -23,10 +23,10 @@ from core.augment.views import two_views
 __all__ = [
     "AUGMENTATIONS",
     "AUGMENTATION_SETS",
+    "AUGMENT_PRESETS",
     "CANONICAL_ORDER",
     "FADE_SHAPES",
     "NOISE_COLORS",
-    "PRESETS",
     "AddNoise",
     "Augmentation",
     "Compose",

@@ -117,13 +117,18 @@ class Augmentation:
         raise NotImplementedError
 
     def _apply(self, x: Tensor, params: Params) -> Tensor:
-        """Apply to every example of ``x`` [b, T] with its parameters (``params`` rows match ``x`` rows). Returns a
-        new tensor; never writes into ``x``."""
+        """Apply to every example of ``x`` [b, T] with its parameters (``params`` rows match ``x`` rows).
+
+        Returns a new tensor; never writes into ``x``.
+        """
         raise NotImplementedError
 
     def apply(self, x: Tensor, params: Params) -> Tensor:
-        """Apply with the given parameters to the examples where ``params["apply"]`` is True; the others are
-        copied unchanged. Returns a new tensor."""
+        """Apply with the given parameters to the drawn examples only.
+
+        Apply with the given parameters to the examples where ``params["apply"]`` is True; the others are copied
+        unchanged. Returns a new tensor.
+        """
         check_batch(x)
         active = params["apply"].to(torch.bool).cpu()
         if not bool(active.any()):
@@ -148,6 +153,7 @@ class Augmentation:
     def __call__(
         self, x: Tensor, generator: torch.Generator | int | None = None, return_params: bool = False
     ) -> Tensor | tuple[Tensor, Params]:
+        """Draw parameters for ``x`` and apply them; with ``return_params``, also return the draws."""
         params = self.randomize_parameters(x, generator)
         y = self.apply(x, params)
         return (y, params) if return_params else y
@@ -167,6 +173,7 @@ class Augmentation:
         return out
 
     def extra_repr(self) -> str:
+        """The settings shown by ``repr``."""
         return f"p={self.p}"
 
     def __repr__(self) -> str:

@@ -1,5 +1,7 @@
-"""Chaining augmentations: :class:`Compose` (each with its own probability, fixed or random order) and
-:class:`RandomApply` (a whole chain applied to each example with one probability).
+"""Chaining augmentations.
+
+Chaining augmentations: :class:`Compose` (each with its own probability, fixed or random order) and :class:`RandomApply`
+(a whole chain applied to each example with one probability).
 
 A chain draws each augmentation's parameters on the output of the previous one (the noise level, for
 instance, is measured on the signal it is added to), so a chain draws and applies step by step. Its

@@ -57,8 +57,10 @@ def fade_curve(shape: str, u: Tensor) -> Tensor:
 
 
 def _ramp(offset: Tensor, slope: Tensor, n: Tensor, shape: Tensor) -> Tensor:
-    """Gains [B, W] of ramps at positions ``u = clamp(offset + n * slope, max=1)`` for the column positions
-    ``n`` [1, W] (whole numbers).
+    """Gains of per-row ramps, grouped by shape.
+
+    Gains [B, W] of ramps at positions ``u = clamp(offset + n * slope, max=1)`` for the column positions ``n`` [1, W]
+    (whole numbers).
 
     ``offset``, ``slope`` [B, 1] and ``shape`` [B] (indices into FADE_SHAPES) are per row. Rows are grouped
     by shape (one stable sort of the [B] shapes), each group is evaluated with its own formula on a contiguous
@@ -80,8 +82,11 @@ def _ramp(offset: Tensor, slope: Tensor, n: Tensor, shape: Tensor) -> Tensor:
 def _ramps(
     num_samples: int, fade_in: Tensor, fade_out: Tensor, shape: Tensor, device: torch.device, dtype: torch.dtype
 ) -> tuple[Tensor, Tensor]:
-    """The fade-in gains [B, W_in] of the first W_in samples and the fade-out gains [B, W_out] of the last W_out,
-    with W_in and W_out the longest fades (samples beyond a row's own ramp get gain 1)."""
+    """The fade-in and fade-out gains of every row.
+
+    The fade-in gains [B, W_in] of the first W_in samples and the fade-out gains [B, W_out] of the last W_out, with W_in
+    and W_out the longest fades (samples beyond a row's own ramp get gain 1).
+    """
     t = int(num_samples)
     lin = fade_in.to(device=device, dtype=torch.int64).reshape(-1, 1).clamp(0, t)
     lout = fade_out.to(device=device, dtype=torch.int64).reshape(-1, 1).clamp(0, t)
@@ -185,10 +190,12 @@ class Fade(Augmentation):
         return y
 
     def describe(self, params: Params) -> list[dict[str, Any]]:
+        """One plain dict per example, with the fade lengths in samples and the shape by name."""
         out = super().describe(params)
         for d in out:
             d["shape"] = FADE_SHAPES[int(d["shape"])]
         return out
 
     def extra_repr(self) -> str:
+        """The settings shown by ``repr``."""
         return f"p={self.p}, max_in={self.max_in}, max_out={self.max_out}, shapes={self.shapes}"

@@ -40,8 +40,10 @@ FRAME_SECONDS = 0.010
 
 
 def non_silent_power(x: Tensor, sample_rate: int = SAMPLE_RATE, threshold_db: float = NON_SILENT_DB) -> Tensor:
-    """Mean power (x**2, full scale 1.0) of each clip's non-silent samples, [B] float64 on the CPU (0 for an
-    all-zero clip).
+    """Mean power of each clip's non-silent samples.
+
+    Mean power (x**2, full scale 1.0) of each clip's non-silent samples, [B] float64 on the CPU (0 for an all-zero
+    clip).
 
     See the module docstring for the definition of non-silent (10 ms frames, ``threshold_db`` re the loudest).
     Sums run in float64 (float32 on MPS, which has no float64).
@@ -165,6 +167,7 @@ class AddNoise(Augmentation):
         return x + colored_noise(white, params["color"], rms)
 
     def describe(self, params: Params) -> list[dict[str, Any]]:
+        """One plain dict per example, with the colour by name and the SNR in dB."""
         out = super().describe(params)
         for d in out:
             d["color"] = NOISE_COLORS[int(d["color"])]
@@ -173,6 +176,7 @@ class AddNoise(Augmentation):
         return out
 
     def extra_repr(self) -> str:
+        """The settings shown by ``repr``."""
         snr = f"{self.min_snr_db:g}..{self.max_snr_db:g} dB" + (" (whole dB)" if self.integer_snr else "")
         level = f"signal={self.signal!r}, silent_level_db={self.silent_level_db}"
         return f"p={self.p}, colors={self.colors}, snr={snr}, {level}"

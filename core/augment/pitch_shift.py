@@ -168,4 +168,5 @@ class PitchShift(Augmentation):
         )
 
     def extra_repr(self) -> str:
+        """The settings shown by ``repr``."""
         return f"p={self.p}, semitones=[{self.min_semitones}, {self.max_semitones}], n_fft={self.n_fft}, hop={self.hop}"

@@ -20,7 +20,7 @@ from typing import Any
 
 from core.errors import ConfigError
 
-PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+AUGMENT_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "paper": {
         "pitch_shift": {"p": 0.5, "min_semitones": -15, "max_semitones": 15},
         "time_stretch": {"p": 0.5, "min_rate": 0.5, "max_rate": 1.5, "method": "stretch"},
@@ -68,9 +68,9 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 
 def preset_kwargs(name: str, preset: str = "paper") -> dict[str, Any]:
     """A copy of the constructor arguments of augmentation ``name`` under ``preset``."""
-    if preset not in PRESETS:
-        raise ConfigError(f"augmentation preset {preset!r}: unknown, choose one of {', '.join(PRESETS)}")
-    table = PRESETS[preset]
+    if preset not in AUGMENT_PRESETS:
+        raise ConfigError(f"augmentation preset {preset!r}: unknown, choose one of {', '.join(AUGMENT_PRESETS)}")
+    table = AUGMENT_PRESETS[preset]
     if name not in table:
         raise ConfigError(f"augmentation {name!r}: unknown, choose one of {', '.join(table)}")
     return copy.deepcopy(table[name])

@@ -2,54 +2,28 @@
 
 from __future__ import annotations
 
-import importlib
 import inspect
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from core.augment.compose import Compose
+from core.augment.fade import Fade
+from core.augment.noise import AddNoise
+from core.augment.pitch_shift import PitchShift
 from core.augment.presets import preset_kwargs
+from core.augment.time_mask import TimeMask
+from core.augment.time_shift import TimeShift
+from core.augment.time_stretch import TimeStretch
 from core.errors import ConfigError
 
-_PATHS: dict[str, str] = {
-    "pitch_shift": "core.augment.pitch_shift:PitchShift",
-    "time_stretch": "core.augment.time_stretch:TimeStretch",
-    "fade": "core.augment.fade:Fade",
-    "noise": "core.augment.noise:AddNoise",
-    "time_mask": "core.augment.time_mask:TimeMask",
-    "time_shift": "core.augment.time_shift:TimeShift",
+AUGMENTATIONS: dict[str, type] = {
+    "pitch_shift": PitchShift,
+    "time_stretch": TimeStretch,
+    "fade": Fade,
+    "noise": AddNoise,
+    "time_mask": TimeMask,
+    "time_shift": TimeShift,
 }
-
-
-class _LazyRegistry(Mapping[str, type]):
-    """name -> augmentation class; each class is imported from its module the first time it is looked up."""
-
-    def __init__(self, paths: dict[str, str]) -> None:
-        self._paths = dict(paths)
-        self._loaded: dict[str, type] = {}
-
-    def __getitem__(self, name: str) -> type:
-        if name not in self._paths:
-            raise KeyError(name)
-        if name not in self._loaded:
-            module, _, attr = self._paths[name].partition(":")
-            try:
-                self._loaded[name] = getattr(importlib.import_module(module), attr)
-            except (ImportError, AttributeError) as e:
-                raise ConfigError(f"augmentation {name!r}: {module}.{attr} is not available ({e})") from None
-        return self._loaded[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._paths)
-
-    def __len__(self) -> int:
-        return len(self._paths)
-
-    def __repr__(self) -> str:
-        return f"AUGMENTATIONS({', '.join(self._paths)})"
-
-
-AUGMENTATIONS: Mapping[str, type] = _LazyRegistry(_PATHS)
 """Every augmentation by name: pitch_shift, time_stretch, fade, noise, time_mask, time_shift."""
 
 

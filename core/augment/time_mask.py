@@ -92,5 +92,6 @@ class TimeMask(Augmentation):
         return x.clone().scatter_(1, idx, vals)
 
     def extra_repr(self) -> str:
+        """The settings shown by ``repr``."""
         fill = f"noise(std={self.noise_std})" if self.fill == "noise" else f"constant({self.value})"
         return f"p={self.p}, fraction={self.min_fraction:g}..{self.max_fraction:g}, fill={fill}"

@@ -112,4 +112,5 @@ class TimeStretch(Augmentation):
         return stretch_batch(x, rates, self.method, n_fft=self.n_fft, hop=self.hop, phase_lock=self.phase_lock)
 
     def extra_repr(self) -> str:
+        """The settings shown by ``repr``."""
         return f"p={self.p}, rate=[{self.min_rate}, {self.max_rate}], method={self.method!r}, n_fft={self.n_fft}"

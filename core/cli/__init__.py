@@ -22,6 +22,7 @@ def _one_line(e: BaseException) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m core`` parser, with one subcommand per module of this package."""
     parser = argparse.ArgumentParser(prog="python -m core", description="CLAR Studio command line")
     parser.add_argument("--version", action="version", version=f"clar-studio {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (2 for a one-line error)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

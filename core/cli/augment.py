@@ -51,6 +51,7 @@ def _handler(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``augment`` subcommand."""
     p = subparsers.add_parser(
         "augment",
         help="augment one audio file and print the parameters drawn as JSON",

@@ -66,6 +66,7 @@ def _handler(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``classify`` subcommand."""
     p = subparsers.add_parser("classify", help="top-k labels for audio files (JSON on stdout)")
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG, MP3)")
     p.add_argument("--checkpoint", required=True, help="checkpoint file, run folder, or run id")

@@ -35,6 +35,7 @@ def _handler(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``cv`` subcommand."""
     p = subparsers.add_parser(
         "cv",
         help="cross-validation: train one run per test fold, score each on its own fold, report mean and spread",

@@ -42,6 +42,7 @@ def _handler(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``embed`` subcommand."""
     p = subparsers.add_parser("embed", help="embeddings of a dataset to .npy plus metadata CSV/JSON")
     p.add_argument("--checkpoint", required=True, help="checkpoint file, run folder, or run id")
     p.add_argument("--which", default="best", help="checkpoint in a run folder: best (default), last or epoch_NNNN")

@@ -51,6 +51,7 @@ def _handler(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``eval`` subcommand."""
     p = subparsers.add_parser(
         "eval",
         help="linear evaluation (or fine-tuning) of a checkpoint: top-1, per-class accuracy, confusion matrix",

@@ -140,6 +140,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``runs`` subcommand and its actions."""
     db_help = "run database (default: $CLAR_RUNS_DB, else <checkpoints>/runs.sqlite)"
     stale_help = "seconds without a heartbeat before a running run counts as interrupted (default 60)"
     p = subparsers.add_parser("runs", help="list, show, cancel, delete and export training runs")

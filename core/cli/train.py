@@ -8,6 +8,7 @@ import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``train`` subcommand."""
     p = subparsers.add_parser(
         "train",
         help="train a model from a config, or resume a run",
@@ -42,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handler(args: argparse.Namespace) -> int:
+    """Train or resume a run as the arguments say; returns the exit status."""
     from core.config import load_config
     from core.errors import ConfigError
     from core.train.run import run_training

@@ -36,9 +36,12 @@ def apply_overrides(
     source: str = "--set",
     renamed: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Apply dotted-key overrides to the nested dict ``d`` of dataclass ``root`` in place (types are checked
-    when the dataclass is built). Unknown keys raise ConfigError naming the valid ones; a key in ``renamed``
-    (old -> new) is applied to its new name."""
+    """Apply dotted-key overrides to a config dict in place.
+
+    Apply dotted-key overrides to the nested dict ``d`` of dataclass ``root`` in place (types are checked when the
+    dataclass is built). Unknown keys raise ConfigError naming the valid ones; a key in ``renamed`` (old -> new) is
+    applied to its new name.
+    """
     items = overrides.items() if isinstance(overrides, dict) else (parse_override(o) for o in overrides)
     for key, value in items:
         key = (renamed or {}).get(key, key)

@@ -11,10 +11,14 @@ from core.limits import MAX_CONFIG_BYTES, check_plain
 
 
 class NoAliasLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses aliases (``*name``): a config never needs one, and a few hundred bytes of
-    nested aliases expand to gigabytes in whatever walks the result (the "billion laughs" attack)."""
+    """A ``yaml.SafeLoader`` that refuses aliases.
+
+    ``yaml.SafeLoader`` that refuses aliases (``*name``): a config never needs one, and a few hundred bytes of nested
+    aliases expand to gigabytes in whatever walks the result (the "billion laughs" attack).
+    """
 
     def compose_node(self, parent: Any, index: Any) -> Any:
+        """Compose the next node, refusing an alias."""
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.YAMLError(
@@ -24,8 +28,11 @@ class NoAliasLoader(yaml.SafeLoader):
 
 
 def parse_yaml(raw: bytes, source: str) -> Any:
-    """The value of the YAML document in ``raw``; ConfigError naming ``source`` for anything not a plain,
-    UTF-8, alias-free document of at most :data:`core.limits.MAX_CONFIG_BYTES` bytes."""
+    """The value of a YAML config document, checked.
+
+    The value of the YAML document in ``raw``; ConfigError naming ``source`` for anything not a plain, UTF-8, alias-free
+    document of at most :data:`core.limits.MAX_CONFIG_BYTES` bytes.
+    """
     if len(raw) > MAX_CONFIG_BYTES:
         raise ConfigError(f"{source}: {len(raw)} bytes is larger than the {MAX_CONFIG_BYTES}-byte limit for a config")
     try:

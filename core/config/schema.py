@@ -54,6 +54,7 @@ class FeaturesConfig:
     fit_clips: int = 512
 
     def validate(self, bad: Bad) -> None:
+        """Raise ``bad(key, problem)`` for the first setting of this section out of range."""
         if self.normalize not in NORMALIZE_MODES:
             raise bad("features.normalize", f"{self.normalize!r} is not one of {', '.join(NORMALIZE_MODES)}")
         if self.fit_clips < 1:
@@ -77,6 +78,7 @@ class AugmentConfig:
     order: str = "fixed"
 
     def validate(self, bad: Bad) -> None:
+        """Raise ``bad(key, problem)`` for the first setting of this section out of range."""
         if self.order not in ("fixed", "random"):
             raise bad("augment.order", f"{self.order!r} is not one of fixed, random")
         if not 0.0 <= self.p <= 1.0:
@@ -103,6 +105,7 @@ class ModelConfig:
     options: dict = field(default_factory=dict)
 
     def validate(self, bad: Bad) -> None:
+        """Raise ``bad(key, problem)`` for the first setting of this section out of range."""
         if self.regime not in regime_names():
             raise bad("model.regime", f"{self.regime!r} is not one of {', '.join(regime_names())}")
         if self.encoder not in ENCODERS:
@@ -131,6 +134,7 @@ class LossConfig:
     w_s: float = 1.0
 
     def validate(self, bad: Bad) -> None:
+        """Raise ``bad(key, problem)`` for the first setting of this section out of range."""
         if self.temperature <= 0:
             raise bad("loss.temperature", f"{self.temperature} must be positive")
         if self.w_c < 0 or self.w_s < 0:
@@ -162,6 +166,7 @@ class OptimConfig:
     grad_clip: float = 0.0
 
     def validate(self, bad: Bad) -> None:
+        """Raise ``bad(key, problem)`` for the first setting of this section out of range."""
         if self.name not in OPTIMIZERS:
             raise bad("optim.name", f"{self.name!r} is not one of {', '.join(OPTIMIZERS)}")
         if self.lr <= 0:
@@ -199,6 +204,7 @@ class ScheduleConfig:
     min_lr: float = 0.0
 
     def validate(self, bad: Bad) -> None:
+        """Raise ``bad(key, problem)`` for the first setting of this section out of range."""
         if self.name not in SCHEDULES:
             raise bad("schedule.name", f"{self.name!r} is not one of {', '.join(SCHEDULES)}")
         if self.epochs < 0:
@@ -236,6 +242,7 @@ class EvalConfig:
     timeout_s: float = 1800.0
 
     def validate(self, bad: Bad) -> None:
+        """Raise ``bad(key, problem)`` for the first setting of this section out of range."""
         if self.every < 1:
             raise bad("eval.every", f"{self.every} must be at least 1")
         if self.knn_k < 1:
@@ -284,6 +291,7 @@ class RuntimeConfig:
     profile: bool = False
 
     def validate(self, bad: Bad) -> None:
+        """Raise ``bad(key, problem)`` for the first setting of this section out of range."""
         if self.amp not in AMP_MODES:
             raise bad("runtime.amp", f"{self.amp!r} is not one of {', '.join(AMP_MODES)}")
         if self.checkpoint_every < 0:

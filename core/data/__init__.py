@@ -163,8 +163,11 @@ def list_clips(
 
 
 def default_num_samples(name: str, clips: ClipList, sample_rate: int = SAMPLE_RATE) -> int:
-    """The default clip length in samples: ``DEFAULT_SECONDS[name]``, or for folder/csv the median duration
-    of the clips (read from their headers) rounded up to 0.1 s, at most ``MAX_DEFAULT_SECONDS``."""
+    """The default clip length of a dataset, in samples.
+
+    The default clip length in samples: ``DEFAULT_SECONDS[name]``, or for folder/csv the median duration of the clips
+    (read from their headers) rounded up to 0.1 s, at most ``MAX_DEFAULT_SECONDS``.
+    """
     seconds = DEFAULT_SECONDS[_check_name(name)]
     if seconds is None:
         from core.audio import audio_info

@@ -53,6 +53,7 @@ class AudioDataset:
 
     @property
     def num_classes(self) -> int:
+        """The number of classes."""
         return len(self.class_names)
 
     def indices(self, split: str) -> np.ndarray:

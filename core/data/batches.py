@@ -1,5 +1,7 @@
-"""Batches for training: waveforms held on the device when they fit, else gathered from the memory-mapped cache,
-and the seeded per-epoch order of clips (sharded over DDP ranks).
+"""Batches for training.
+
+Batches for training: waveforms held on the device when they fit, else gathered from the memory-mapped cache, and the
+seeded per-epoch order of clips (sharded over DDP ranks).
 
 Decoded waveforms come from ``core.data.load_dataset`` (cached as memory maps). When they fit, they are copied
 once onto the training device and batches are gathered there; otherwise each batch is read from the memory map
@@ -81,9 +83,12 @@ class WaveformStore:
 def epoch_batches(
     n: int, batch_size: int, seed: int, epoch: int, rank: int = 0, world_size: int = 1, drop_last: bool = True
 ) -> list[Tensor]:
-    """This rank's index batches for ``epoch``: a seeded permutation of ``range(n)`` cut into global batches of
-    ``batch_size``, each split into ``world_size`` equal contiguous shards (the DistributedSampler equivalent
-    for a device-resident index). Deterministic in (seed, epoch), so a restarted epoch repeats exactly."""
+    """This rank's index batches for one epoch.
+
+    This rank's index batches for ``epoch``: a seeded permutation of ``range(n)`` cut into global batches of
+    ``batch_size``, each split into ``world_size`` equal contiguous shards (the DistributedSampler equivalent for a
+    device-resident index). Deterministic in (seed, epoch), so a restarted epoch repeats exactly.
+    """
     g = torch.Generator().manual_seed(mix_seed(seed, epoch, 0xBA7C))
     perm = torch.randperm(n, generator=g)
     per_rank = batch_size // world_size

@@ -38,6 +38,7 @@ class CacheKey:
 
     @property
     def path(self) -> Path:
+        """The cache file of this key."""
         return waveform_cache_dir() / f"{self.prefix}-{self.digest}.npy"
 
 
@@ -60,8 +61,11 @@ def cache_key(name: str, root: Path, paths: Sequence[Path], num_samples: int, sa
 
 
 def cache_state(key: CacheKey) -> str:
-    """``"hit"`` (a cache for exactly these files exists), ``"stale"`` (one for an older version of the files
-    exists) or ``"missing"``."""
+    """Whether the cache of a key is a hit, stale or missing.
+
+    ``"hit"`` (a cache for exactly these files exists), ``"stale"`` (one for an older version of the files exists) or
+    ``"missing"``.
+    """
     if key.path.is_file():
         return "hit"
     if any(waveform_cache_dir().glob(f"{key.prefix}-*.npy")):

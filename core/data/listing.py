@@ -83,8 +83,11 @@ def read_csv_rows(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]
 
 
 def resolve_clip(root: Path, rel: str, listed_in: Path) -> Path:
-    """The absolute, normalised (not symlink-resolved) path of a clip listed in ``listed_in`` relative to ``root``;
-    it must exist."""
+    """The absolute path of a listed clip, which must exist.
+
+    The absolute, normalised (not symlink-resolved) path of a clip listed in ``listed_in`` relative to ``root``; it must
+    exist.
+    """
     p = Path(rel)
     p = p if p.is_absolute() else root / p
     if not p.is_file():

@@ -46,6 +46,7 @@ class SplitData:
 
     @property
     def num_classes(self) -> int:
+        """The number of classes."""
         return len(self.class_names)
 
     @property
@@ -127,8 +128,11 @@ def _valid_split(clips: ClipList, pool: np.ndarray, cfg: DataConfig) -> tuple[np
 
 
 def plan_splits(clips: ClipList, cfg: DataConfig) -> dict[str, Any]:
-    """Train/valid/test indices into ``clips``, the training labels with the hidden ones set to -1, the sizes and
-    the protocol, from the listing alone (no audio is read)."""
+    """The split indices, training labels, sizes and protocol of a config, from the listing.
+
+    Train/valid/test indices into ``clips``, the training labels with the hidden ones set to -1, the sizes and the
+    protocol, from the listing alone (no audio is read).
+    """
     test_idx, pool, test_what = _test_split(clips, cfg)
     train_idx, valid_idx, valid_what = _valid_split(clips, pool, cfg)
     if len(train_idx) == 0:

@@ -27,18 +27,22 @@ class IndexedRows:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """(rows, samples), as the array ``base[index]`` would have."""
         return (int(self.index.shape[0]), int(self.base.shape[1]))
 
     @property
     def dtype(self) -> np.dtype:
+        """The dtype of the rows."""
         return self.base.dtype
 
     @property
     def ndim(self) -> int:
+        """Always 2."""
         return 2
 
     @property
     def filename(self) -> str | None:
+        """The file behind the memory map, if any."""
         return getattr(self.base, "filename", None)
 
     def __len__(self) -> int:

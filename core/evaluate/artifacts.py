@@ -9,8 +9,10 @@ from pathlib import Path
 def record_artifact(
     run_id: str, kind: str, path: str | Path, meta: dict | None = None, db: str | Path | None = None
 ) -> bool:
-    """Add ``path`` as a ``kind`` artifact of ``run_id`` when the run store (``db``, default its default path)
-    exists and knows that run.
+    """Record an evaluation output as an artifact of its run, where the run store knows it.
+
+    Add ``path`` as a ``kind`` artifact of ``run_id`` when the run store (``db``, default its default path) exists and
+    knows that run.
 
     A checkpoint from elsewhere (no store file, or a run it does not know) is not an error: nothing is
     recorded, and no store file is created. Returns whether the artifact was recorded.

@@ -1,6 +1,8 @@
-"""The evaluator: clean-audio embeddings of a model on some clips, and its scores there (its own classifier head,
-and linear and kNN probes trained on labelled clips). The trainer uses it every epoch (online), and the offline
-``eval`` uses it to embed the splits before fitting its probe.
+"""The evaluator: clean-audio embeddings and the scores of a model.
+
+The evaluator: clean-audio embeddings of a model on some clips, and its scores there (its own classifier head, and
+linear and kNN probes trained on labelled clips). The trainer uses it every epoch (online), and the offline ``eval``
+uses it to embed the splits before fitting its probe.
 
 Nothing is ever augmented here: the waveforms go straight through the frontend (features, normaliser) and the
 encoder in eval mode. ``tests/evaluate/test_evaluator.py`` checks this with a pipeline that corrupts its input.
@@ -61,8 +63,11 @@ class Evaluator:
                 yield torch.from_numpy(np.array(rows, dtype=np.float32)).to(self.device, non_blocking=True)
 
     def outputs(self, net: nn.Module, source: Source, index: np.ndarray | None = None) -> dict[str, Tensor]:
-        """Model outputs (``h`` and, where the model has them, ``logits``, ``z``) of the clean clips of ``source``
-        at ``index`` (all by default), as CPU float32 tensors."""
+        """Model outputs of the clean clips of ``source``, as CPU float32 tensors.
+
+        Model outputs (``h`` and, where the model has them, ``logits``, ``z``) of the clean clips of ``source`` at
+        ``index`` (all by default), as CPU float32 tensors.
+        """
         idx = np.arange(len(source)) if index is None else np.asarray(index, dtype=np.int64)
         if idx.size == 0:
             return {"h": torch.zeros(0, int(getattr(net, "embed_dim", 512)))}
@@ -86,8 +91,10 @@ class Evaluator:
         knn_k: int = 20,
         seed: int = 0,
     ) -> dict[str, float]:
-        """Scores of ``net`` on each evaluation set, as ``<set>/head_acc``, ``<set>/head_loss``,
-        ``<set>/linear_acc`` and ``<set>/knn_acc``.
+        """Scores of ``net`` on each evaluation set.
+
+        Scores of ``net`` on each evaluation set, as ``<set>/head_acc``, ``<set>/head_loss``, ``<set>/linear_acc`` and
+        ``<set>/knn_acc``.
 
         Args:
             net: the model (its own classifier head is scored where it has one).
@@ -95,7 +102,9 @@ class Evaluator:
             probe_train: ``(source, labels, index)``: the probes train on the clips at ``index`` (labelled ones;
                 -1 labels are ignored). None skips the probes.
             num_classes: the number of classes.
-            linear, knn, knn_k: which probes, and the kNN probe's neighbours.
+            linear: run the linear probe.
+            knn: run the kNN probe.
+            knn_k: the kNN probe's neighbours.
             seed: seeds the probes (deterministic evaluation).
         """
         seed_everything(mix_seed(seed, 0x9B0E))
@@ -125,8 +134,11 @@ class Evaluator:
 
 
 def probe_sample(labels: np.ndarray, max_clips: int, seed: int) -> np.ndarray:
-    """Sorted indices of at most ``max_clips`` labelled clips (label >= 0), a seeded sample when there are more:
-    the clips the online probes train on (the offline ``eval`` uses every labelled clip)."""
+    """The labelled clips the online probes train on.
+
+    Sorted indices of at most ``max_clips`` labelled clips (label >= 0), a seeded sample when there are more: the clips
+    the online probes train on (the offline ``eval`` uses every labelled clip).
+    """
     labelled = np.flatnonzero(np.asarray(labels) >= 0)
     if labelled.size <= max_clips:
         return labelled

@@ -73,8 +73,11 @@ class EmbeddingCache:
 
 
 def training_labels(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
-    """The labels of the training clips the probe may use: a class-stratified ``fraction`` kept by
-    ``core.data.labelled_fraction(labels, fraction, seed)`` (the trainer's rule), -1 elsewhere."""
+    """The training labels a probe may use.
+
+    The labels of the training clips the probe may use: a class-stratified ``fraction`` kept by
+    ``core.data.labelled_fraction(labels, fraction, seed)`` (the trainer's rule), -1 elsewhere.
+    """
     labels = np.asarray(labels, dtype=np.int64)
     if not 0.0 < fraction <= 1.0:
         raise ConfigError(f"label fraction {fraction}: must be in (0, 1]")
@@ -167,8 +170,10 @@ def cross_validation(
     progress: bool = True,
     **kwargs,
 ) -> tuple[dict, dict[int | None, LinearProbe]]:
-    """``linear_evaluation`` for each entry of ``folds``: test fold -> its dataset, its splits, or a function
-    returning the splits (called when the fold's turn comes, so only one fold's audio is in memory).
+    """Linear evaluation of one checkpoint on each of several folds.
+
+    ``linear_evaluation`` for each entry of ``folds``: test fold -> its dataset, its splits, or a function returning the
+    splits (called when the fold's turn comes, so only one fold's audio is in memory).
 
     Clips shared between folds are embedded once. Returns ``(report, probes)``: ``report`` has ``dataset``
     (name, task, class names), ``folds`` (the result of each, with its ``fold``) and ``summary``

@@ -10,8 +10,11 @@ from core.probes.metrics import recall_by_class
 
 
 def summarise_folds(folds: list[dict], class_names: Sequence[str]) -> dict:
-    """Mean and sample standard deviation (ddof=1; 0 for one fold) of test and validation top-1 over folds,
-    and, for several folds, the test confusion matrix summed over folds with its per-class accuracy."""
+    """Mean and spread of the scores over folds.
+
+    Mean and sample standard deviation (ddof=1; 0 for one fold) of test and validation top-1 over folds, and, for
+    several folds, the test confusion matrix summed over folds with its per-class accuracy.
+    """
     summary: dict = {"folds": len(folds)}
     for split in ("test", "valid"):
         scores = [f[split]["top1"] for f in folds if f.get(split) and f[split]["top1"] is not None]

@@ -71,8 +71,11 @@ def data_config(settings: dict, source: str = "evaluation data") -> DataConfig:
 
 
 def load_splits(settings: dict, progress: bool = True) -> EvalSplits:
-    """The splits for data settings ``settings`` (keys of :class:`DataConfig`), made by the trainer's own
-    ``prepare_splits``, all labels kept."""
+    """The evaluation splits of some data settings, all labels kept.
+
+    The splits for data settings ``settings`` (keys of :class:`DataConfig`), made by the trainer's own
+    ``prepare_splits``, all labels kept.
+    """
     from core.data.prepare import prepare_splits
 
     cfg = data_config({**settings, "label_fraction": 1.0})
@@ -89,8 +92,11 @@ def load_splits(settings: dict, progress: bool = True) -> EvalSplits:
 
 
 def seen_clips(trained: Trained) -> set[str]:
-    """Resolved paths of the clips the checkpoint's run trained or selected on (its train and valid splits), from
-    the file listing alone; an empty set when the run's dataset cannot be listed here."""
+    """The clips a checkpoint's run trained or selected on.
+
+    Resolved paths of the clips the checkpoint's run trained or selected on (its train and valid splits), from the file
+    listing alone; an empty set when the run's dataset cannot be listed here.
+    """
     from core.data import list_clips
     from core.data.prepare import plan_splits
     from core.errors import ClarError

@@ -211,7 +211,7 @@ def _validate(cfg: FeatureConfig) -> None:
     _check_num(cfg, "top_db", 0.0, allow_none=True, strict=True)
 
 
-PRESETS: dict[str, FeatureConfig] = {
+FEATURE_PRESETS: dict[str, FeatureConfig] = {
     "paper": FeatureConfig(name="paper"),
     "official": FeatureConfig(
         name="official",
@@ -236,10 +236,10 @@ def feature_config(preset: str | FeatureConfig = "paper", **overrides: Any) -> F
     """
     if isinstance(preset, FeatureConfig):
         base = preset
-    elif preset in PRESETS:
-        base = PRESETS[preset]
+    elif preset in FEATURE_PRESETS:
+        base = FEATURE_PRESETS[preset]
     else:
-        raise ConfigError(f"feature preset {preset!r}: unknown, choose one of {', '.join(PRESETS)}")
+        raise ConfigError(f"feature preset {preset!r}: unknown, choose one of {', '.join(FEATURE_PRESETS)}")
     _check_fields(overrides)
     if overrides and "name" not in overrides:
         overrides["name"] = f"{base.name}+custom" if not base.name.endswith("+custom") else base.name

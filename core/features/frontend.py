@@ -1,4 +1,6 @@
-"""The frontend: waveform batch [B, T] (16 kHz) -> the encoder's input (built from a config by
+"""The frontend: waveforms to the encoder's input.
+
+The frontend: waveform batch [B, T] (16 kHz) -> the encoder's input (built from a config by
 :func:`core.config.build.build_frontend`).
 
 For 2D encoders: ``ClarFeatures`` (three 128-bin spectrogram channels) followed by a ``FeatureNormalizer`` fitted
@@ -33,6 +35,7 @@ class FeatureFrontend(nn.Module):
         self.normalizer = FeatureNormalizer(mode=normalize)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Normalised features [B, 3, F, T'] of waveforms [B, T]."""
         return self.normalizer(self.features(x))
 
     @torch.no_grad()
@@ -42,6 +45,7 @@ class FeatureFrontend(nn.Module):
         return self
 
     def feature_config_dict(self) -> dict[str, Any]:
+        """The feature settings as a plain dict (saved in checkpoints)."""
         return self.feature_config.to_dict()
 
 
@@ -51,10 +55,13 @@ class WaveformFrontend(nn.Module):
     input_kind = "waveform"
 
     def forward(self, x: Tensor) -> Tensor:
+        """The waveforms themselves, [B, T]."""
         return x
 
     def fit(self, waveform_batches: Iterable[Tensor]) -> WaveformFrontend:
+        """Nothing to fit; returns the frontend."""
         return self
 
     def feature_config_dict(self) -> None:
+        """None: a waveform frontend has no feature settings."""
         return None

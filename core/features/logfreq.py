@@ -26,7 +26,7 @@ from torch import Tensor
 
 
 def log_frequencies(fmin: float, fmax: float, n_bins: int) -> np.ndarray:
-    """nnAudio's log-spaced frequencies (Hz), float64: ``fmin * (fmax/fmin) ** (k / n_bins)``, k = 0..n_bins-1."""
+    """NnAudio's log-spaced frequencies (Hz), float64: ``fmin * (fmax/fmin) ** (k / n_bins)``, k = 0..n_bins-1."""
     step = math.log(fmax / fmin) / n_bins
     return fmin * np.exp(np.arange(n_bins) * step)
 

@@ -78,6 +78,7 @@ class FeatureNormalizer(nn.Module):
         return self
 
     def forward(self, x: Tensor) -> Tensor:
+        """Features [B, C, F, T'] normalised per channel (unchanged with ``mode='none'``)."""
         if self.mode == "none":
             return x
         if not self.fitted:
@@ -88,9 +89,11 @@ class FeatureNormalizer(nn.Module):
         return (x - mean) / std
 
     def get_extra_state(self) -> dict[str, Any]:
+        """The mode and whether the statistics were fitted (saved in checkpoints)."""
         return {"mode": self.mode, "eps": self.eps}
 
     def set_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`get_extra_state` saved."""
         mode = state.get("mode", "none")
         if mode not in MODES:
             raise ConfigError(f"feature normalisation mode {mode!r} in a saved state: unknown")
@@ -98,4 +101,5 @@ class FeatureNormalizer(nn.Module):
         self.eps = float(state.get("eps", self.eps))
 
     def extra_repr(self) -> str:
+        """The settings shown by ``repr``."""
         return f"mode={self.mode!r}, fitted={self.fitted}"

@@ -98,8 +98,10 @@ def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.5, gather_distributed
 
 @torch.no_grad()
 def contrastive_accuracy(z1: Tensor, z2: Tensor) -> Tensor:
-    """Top-1 contrastive accuracy over the 2N views: the fraction whose nearest other view (cosine) is its
-    positive. A 0-dim float tensor in [0, 1] on the input's device; computed on the local batch only.
+    """Top-1 contrastive accuracy over the 2N views.
+
+    Top-1 contrastive accuracy over the 2N views: the fraction whose nearest other view (cosine) is its positive. A
+    0-dim float tensor in [0, 1] on the input's device; computed on the local batch only.
     """
     _check(z1, z2, 1.0)
     dtype = torch.promote_types(z1.dtype, torch.float32)

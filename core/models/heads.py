@@ -44,6 +44,7 @@ class ProjectionHead(nn.Module):
         self.net = mlp([in_dim] + [hidden_dim] * (num_layers - 1) + [out_dim])
 
     def forward(self, h: Tensor) -> Tensor:
+        """The un-normalised projection ``z`` [B, out_dim] of ``h`` [B, in_dim]."""
         return self.net(h)
 
 
@@ -57,12 +58,14 @@ class SupervisedHead(nn.Module):
         self.net = mlp([in_dim] + [hidden_dim] * (num_layers - 1) + [num_classes])
 
     def forward(self, h: Tensor) -> Tensor:
+        """Class logits [B, num_classes] of ``h`` [B, in_dim]."""
         return self.net(h)
 
 
 class ClarHead(nn.Module):
-    """CLAR's two-branch head: ``z = proj(h)`` (in_dim -> hidden_dim x (proj_layers - 1) -> proj_dim),
-    ``logits = cls(z)``.
+    """CLAR's two-branch head: a projection and a classifier on its output.
+
+    CLAR's two-branch head: ``z = proj(h)`` (in_dim -> hidden_dim x (proj_layers - 1) -> proj_dim), ``logits = cls(z)``.
 
     ``cls`` is BN -> ReLU -> Linear(proj_dim -> num_classes) applied to the un-normalised ``z``.
     ``forward`` returns ``(z, logits)``. ``proj_layers=2`` is the authors' code; 3 is the paper and SimCLR.
@@ -78,5 +81,6 @@ class ClarHead(nn.Module):
         self.cls = nn.Sequential(nn.BatchNorm1d(proj_dim), nn.ReLU(), nn.Linear(proj_dim, num_classes))
 
     def forward(self, h: Tensor) -> tuple[Tensor, Tensor]:
+        """``(z, logits)``: the projection [B, proj_dim] and the class logits [B, num_classes]."""
         z = self.proj(h)
         return z, self.cls(z)

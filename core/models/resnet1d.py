@@ -36,6 +36,7 @@ class BasicBlock1d(nn.Module):
             )
 
     def forward(self, x: Tensor) -> Tensor:
+        """The block's output for ``x`` [B, C, T]."""
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
@@ -88,6 +89,7 @@ class ResNet18_1d(nn.Module):
         init_resnet_(self, zero_init_residual)
 
     def forward(self, x: Tensor) -> Tensor:
+        """The representation ``h`` [B, embed_dim] of waveforms [B, T] or [B, 1, T]."""
         if x.dim() == 2 and self.in_channels == 1:
             x = x.unsqueeze(1)
         if x.dim() != 3 or x.shape[1] != self.in_channels:

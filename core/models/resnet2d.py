@@ -1,7 +1,8 @@
 """ResNet18 on 2-D features: the torchvision layout, without its classifier.
 
-Input: features [B, C, F, T'] (C = 3 by default: e.g. log-mel, its deltas, its delta-deltas; F = 128 mel
-bins; T' frames). Output: the representation ``h`` [B, embed_dim] after global average pooling.
+Input: features [B, C, F, T'] (C = 3 by default: CLAR's log-power STFT, STFT phase and log-power Mel
+channels, see :mod:`core.features`; F = 128 frequency bins; T' frames). Output: the representation ``h``
+[B, embed_dim] after global average pooling.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class BasicBlock2d(nn.Module):
             )
 
     def forward(self, x: Tensor) -> Tensor:
+        """The block's output for ``x`` [B, C, F, T]."""
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
@@ -40,7 +42,7 @@ class BasicBlock2d(nn.Module):
 
 
 def init_resnet_(model: nn.Module, zero_init_residual: bool) -> None:
-    """torchvision's initialisation: Kaiming-normal (fan-out, ReLU) convs, unit/zero BN affine.
+    """Torchvision's initialisation: Kaiming-normal (fan-out, ReLU) convs, unit/zero BN affine.
 
     With ``zero_init_residual`` the last BN of every residual branch starts at zero, so that each block
     starts as the identity (Goyal et al., 2017).
@@ -101,6 +103,7 @@ class ResNet18_2d(nn.Module):
         init_resnet_(self, zero_init_residual)
 
     def forward(self, x: Tensor) -> Tensor:
+        """The representation ``h`` [B, embed_dim] of features [B, C, F, T']."""
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"ResNet18_2d expects features [B, {self.in_channels}, F, T'], got {tuple(x.shape)}")
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))

@@ -56,6 +56,7 @@ class SmallCNN2d(nn.Module):
         _init_(self)
 
     def forward(self, x: Tensor) -> Tensor:
+        """The representation ``h`` [B, embed_dim] of features [B, C, F, T']."""
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"SmallCNN2d expects features [B, {self.in_channels}, F, T'], got {tuple(x.shape)}")
         return self.fc(torch.flatten(self.pool(self.features(x)), 1))
@@ -97,6 +98,7 @@ class SmallCNN1d(nn.Module):
         _init_(self)
 
     def forward(self, x: Tensor) -> Tensor:
+        """The representation ``h`` [B, embed_dim] of waveforms [B, T] or [B, 1, T]."""
         if x.dim() == 2 and self.in_channels == 1:
             x = x.unsqueeze(1)
         if x.dim() != 3 or x.shape[1] != self.in_channels:

@@ -17,6 +17,7 @@ EvalSets = Mapping[str, tuple[ArrayLike, ArrayLike]]
 
 
 def features(x: ArrayLike, device: torch.device, what: str) -> Tensor:
+    """``x`` as float32 [N, D] on ``device``; TrainingError naming ``what`` if any value is not finite."""
     t = x.detach() if isinstance(x, Tensor) else torch.from_numpy(np.asarray(x))
     if t.dim() != 2:
         raise ValueError(f"{what}: features must be [N, D], got shape {tuple(t.shape)}")
@@ -27,6 +28,7 @@ def features(x: ArrayLike, device: torch.device, what: str) -> Tensor:
 
 
 def labels(y: ArrayLike, n: int, device: torch.device, what: str) -> Tensor:
+    """``y`` as int64 [n] on ``device``, -1 for unlabelled rows; ValueError naming ``what`` otherwise."""
     t = y.detach() if isinstance(y, Tensor) else torch.from_numpy(np.asarray(y))
     t = t.reshape(-1).to(device=device, dtype=torch.long)
     if t.numel() != n:

@@ -62,6 +62,7 @@ class LinearProbe(nn.Module):
         return int(self.linear.in_features)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Logits [N, C] of features ``x`` [N, D]."""
         return self.linear((x - self.mean) / self.std)
 
     def logits(self, x: Tensor | np.ndarray) -> Tensor:
@@ -235,14 +236,19 @@ def fit_linear_probe(
     """Fit a :class:`LinearProbe` on the labelled rows of ``train_x`` [N, D] / ``train_y`` [N] (-1 ignored).
 
     Args:
+        train_x: features [N, D].
+        train_y: labels [N]; -1 marks an unlabelled row (ignored).
         max_iter: L-BFGS iterations (``optimizer="lbfgs"``).
         weight_decay: L2 penalty on W, per example (scikit-learn ``C = 1 / (weight_decay * N)``).
         device: ``"cpu"``, ``"cuda"``, ``"mps"`` or ``"auto"``.
         standardize: z-score each feature with the labelled training rows' mean and std.
-        num_classes, class_names: the classes (default: 1 + the largest label, named by index).
+        num_classes: the number of classes (default: 1 + the largest label, or ``len(class_names)``).
+        class_names: the names of the classes (default: their indices).
         optimizer: ``"lbfgs"`` or ``"adam"``.
-        epochs, lr, batch_size, seed: Adam's passes over the data, step size (None: 1.0 for L-BFGS with its line
-            search, 1e-2 for Adam), mini-batch size and shuffling seed.
+        epochs: Adam's passes over the data.
+        lr: step size (None: 1.0 for L-BFGS with its line search, 1e-2 for Adam).
+        batch_size: Adam's mini-batch size.
+        seed: Adam's shuffling seed.
     """
     if class_names is not None and num_classes is None:
         num_classes = len(class_names)
@@ -267,9 +273,12 @@ def fit_linear_probe(
 def linear_probe(
     train_x: ArrayLike, train_y: ArrayLike, eval_sets: EvalSets, *, num_classes: int | None = None, **options: Any
 ) -> dict[str, dict[str, Any]]:
-    """Fit a probe (:func:`fit_linear_probe` with ``options``) and score every set of ``eval_sets``
-    (``{name: (x, y)}``; rows labelled -1 are left out). Returns ``{name: report}``
-    (:func:`core.probes.metrics.classification_report`), each with ``train_loss`` (the final objective)."""
+    """Fit a probe and score every evaluation set.
+
+    Fit a probe (:func:`fit_linear_probe` with ``options``) and score every set of ``eval_sets`` (``{name: (x, y)}``;
+    rows labelled -1 are left out). Returns ``{name: report}`` (:func:`core.probes.metrics.classification_report`), each
+    with ``train_loss`` (the final objective).
+    """
     known = {"max_iter": 100, "epochs": 1, "lr": None, "weight_decay": 1e-4, "standardize": True, "seed": 0,
              "optimizer": "lbfgs", "batch_size": 1024}  # fmt: skip
     unknown = sorted(set(options) - set(known) - {"device"})

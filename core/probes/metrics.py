@@ -1,5 +1,7 @@
-"""Classification metrics on integer labels: top-1, top-k, per-class accuracy, confusion matrix, and the report
-that gathers them (:func:`classification_report`).
+"""Classification metrics on integer labels.
+
+Classification metrics on integer labels: top-1, top-k, per-class accuracy, confusion matrix, and the report that
+gathers them (:func:`classification_report`).
 
 Every function takes ``y_true`` first and ``y_pred`` second (as scikit-learn does). ``y_pred`` may be
 predicted labels [N] or scores/logits [N, C] (then the arg-max is the prediction). Inputs may be numpy
@@ -69,8 +71,11 @@ def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int | None = None) -
 
 
 def per_class_accuracy(y_true: Any, y_pred: Any, num_classes: int | None = None) -> np.ndarray:
-    """float64 [C]: for each class, the fraction of its examples predicted correctly (recall); NaN for a
-    class with no example."""
+    """The recall of each class.
+
+    float64 [C]: for each class, the fraction of its examples predicted correctly (recall); NaN for a class with no
+    example.
+    """
     cm = confusion_matrix(y_true, y_pred, num_classes)
     support = cm.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -1,5 +1,8 @@
-"""Training regimes (supervised, SimCLR, CLAR), one module each, and the model that pairs an encoder with a
-regime's head. See :mod:`core.regimes.base` for what a regime owns."""
+"""Training regimes, one module each, and the model that pairs an encoder with a regime's head.
+
+Training regimes (supervised, SimCLR, CLAR), one module each, and the model that pairs an encoder with a regime's head.
+See :mod:`core.regimes.base` for what a regime owns.
+"""
 
 from core.regimes.base import Regime, split_views
 from core.regimes.model import ClarModel, build_model, forward_batches

@@ -65,6 +65,7 @@ class ClarModel(nn.Module):
         return self.encoder.input_kind
 
     def forward(self, x: Tensor) -> dict[str, Tensor]:
+        """``h`` and the regime's outputs for the encoder's input ``x``."""
         h = self.encoder(x)
         return {"h": h, **self.impl.outputs(self.head, h)}
 

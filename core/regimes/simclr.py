@@ -24,14 +24,17 @@ class SimCLR(Regime):
     def build_head(
         self, embed_dim: int, num_classes: int | None, *, hidden_dim: int, proj_dim: int, proj_layers: int
     ) -> nn.Module:
+        """A projection head with ``proj_layers`` layers."""
         return ProjectionHead(embed_dim, hidden_dim, proj_dim, num_layers=proj_layers)
 
     def outputs(self, head: nn.Module, h: Tensor) -> dict[str, Tensor]:
+        """``z`` of ``h``."""
         return {"z": head(h)}
 
     def loss(
         self, out: dict[str, Tensor], labels: Tensor, settings: LossSettings, distributed: bool = False
     ) -> tuple[Tensor, dict[str, float]]:
+        """NT-Xent between the two views, with the contrastive top-1."""
         v1, v2 = split_views(out, 2)
         z1, z2 = v1["z"].float(), v2["z"].float()
         with torch.no_grad():

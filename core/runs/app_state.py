@@ -1,5 +1,8 @@
-"""State the app keeps beside the runs, so that it survives restarts: settings (user data folders) and the queue
-of runs waiting for a busy device."""
+"""State the app keeps beside the runs, so that it survives restarts.
+
+State the app keeps beside the runs, so that it survives restarts: settings (user data folders) and the queue of runs
+waiting for a busy device.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""The run database connection: one SQLite file in WAL mode, a connection per thread and process, and writes
-retried on ``SQLITE_BUSY``.
+"""The run database connection.
+
+The run database connection: one SQLite file in WAL mode, a connection per thread and process, and writes retried on
+``SQLITE_BUSY``.
 
 Every write is one ``BEGIN IMMEDIATE`` transaction. SQLite's busy timeout waits for the write lock, and on
 ``SQLITE_BUSY`` the whole transaction is retried with jittered exponential backoff until ``lock_timeout_s`` has

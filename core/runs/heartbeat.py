@@ -9,8 +9,10 @@ from typing import Any
 
 
 class HeartbeatThread(threading.Thread):
-    """Calls ``store.heartbeat(run_id, owner)`` every ``interval_s`` seconds until :meth:`stop`, and polls for a
-    cancel request.
+    """The owner's heartbeat and cancel poll, in a daemon thread.
+
+    Calls ``store.heartbeat(run_id, owner)`` every ``interval_s`` seconds until :meth:`stop`, and polls for a cancel
+    request.
 
     Attributes:
         lost: set once a heartbeat reports that another process owns the run; the thread then stops beating.
@@ -39,10 +41,12 @@ class HeartbeatThread(threading.Thread):
             self.error = e
 
     def run(self) -> None:
+        """Beat every ``interval_s`` seconds until stopped or the run is lost."""
         while not self._stop_event.wait(self.interval_s):
             self.beat()
 
     def stop(self, timeout: float | None = 5.0) -> None:
+        """Stop beating and wait up to ``timeout`` seconds for the thread."""
         self._stop_event.set()
         if self.is_alive():
             self.join(timeout)

@@ -63,6 +63,7 @@ class MetricsTable:
         """Metric rows ``{step, epoch, key, value, time}`` ordered by step then key.
 
         Args:
+            run_id: the run.
             key: only this metric.
             after_step: only rows with step > after_step (for polling a live run).
         """
@@ -93,8 +94,11 @@ class MetricsTable:
         return frame
 
     def epoch_history(self, run_id: str) -> list[dict[str, Any]]:
-        """One dict per finished epoch (the rows logged at an epoch's end, recognised by ``train/epoch_s``):
-        ``epoch``, ``step`` and every metric logged at that step."""
+        """One dict per finished epoch.
+
+        One dict per finished epoch (the rows logged at an epoch's end, recognised by ``train/epoch_s``): ``epoch``,
+        ``step`` and every metric logged at that step.
+        """
         ends = self._read(
             "SELECT step, epoch FROM metrics WHERE run_id = ? AND key = 'train/epoch_s' ORDER BY step", (run_id,)
         )

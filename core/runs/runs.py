@@ -240,6 +240,7 @@ class RunsTable:
         """Delete the run, its metrics and its artifact records; returns what was removed from disk.
 
         Args:
+            run_id: the run.
             delete_files: also delete the run's own checkpoint folder (the recorded ``checkpoint_dir``, whose
                 name must be the run id). Nothing outside it is touched: an evaluation report written elsewhere
                 with ``--out`` stays where the user put it.

@@ -1,5 +1,7 @@
-"""The checkpoints of a training run: ``last``, ``previous``, ``best`` and numbered ones, with the RNG states that make
-a resumed run repeat an uninterrupted one.
+"""The checkpoints of a training run.
+
+The checkpoints of a training run: ``last``, ``previous``, ``best`` and numbered ones, with the RNG states that make a
+resumed run repeat an uninterrupted one.
 
 A run keeps its checkpoints in ``checkpoints/<run_id>/``:
 
@@ -74,17 +76,21 @@ class CheckpointManager:
 
     @property
     def last(self) -> Path:
+        """``last.pt``: written after every epoch."""
         return self.dir / "last.pt"
 
     @property
     def previous(self) -> Path:
+        """``previous.pt``: the last checkpoint before the newest."""
         return self.dir / "previous.pt"
 
     @property
     def best(self) -> Path:
+        """``best.pt``: the epoch with the best validation metric."""
         return self.dir / "best.pt"
 
     def numbered(self, epoch: int) -> Path:
+        """``epoch_NNNN.pt`` of ``epoch``."""
         return self.dir / f"epoch_{epoch:04d}.pt"
 
     def save(self, state: dict[str, Any], is_best: bool = False) -> list[Path]:

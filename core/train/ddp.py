@@ -29,10 +29,12 @@ class DistInfo:
 
     @property
     def enabled(self) -> bool:
+        """Whether several processes train together."""
         return self.world_size > 1
 
     @property
     def is_main(self) -> bool:
+        """Whether this is rank 0 (the one that writes)."""
         return self.rank == 0
 
 
@@ -75,8 +77,11 @@ def ddp_device(device: torch.device, info: DistInfo) -> torch.device:
 
 
 def wrap_model(model: nn.Module, info: DistInfo, device: torch.device, sync_bn: bool = False) -> nn.Module:
-    """``DistributedDataParallel(model)`` when running distributed (with SyncBatchNorm on CUDA if ``sync_bn``);
-    the model itself otherwise."""
+    """The model wrapped for data-parallel training, or the model itself.
+
+    ``DistributedDataParallel(model)`` when running distributed (with SyncBatchNorm on CUDA if ``sync_bn``); the model
+    itself otherwise.
+    """
     if not info.enabled:
         return model
     if sync_bn:

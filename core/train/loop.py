@@ -1,5 +1,8 @@
-"""The run loop: epochs of steps until the run's step budget is spent, validation, checkpoints, cancel requests and a
-lost run, and the final test scores (scored once, for the last and for the best checkpoint)."""
+"""The run loop of one training run.
+
+The run loop: epochs of steps until the run's step budget is spent, validation, checkpoints, cancel requests and a lost
+run, and the final test scores (scored once, for the last and for the best checkpoint).
+"""
 
 from __future__ import annotations
 
@@ -65,8 +68,10 @@ def run_epoch(
     max_steps: int | None = None,
     reporter: Reporter | None = None,
 ) -> dict[str, float]:
-    """Train the next epoch (``trainer.epoch + 1``), at most ``max_steps`` steps of it; returns its averaged
-    parts (``train/...``), learning rate, speed, duration and the time share of each stage (``time/...``).
+    """Train the next epoch, at most ``max_steps`` steps of it.
+
+    Train the next epoch (``trainer.epoch + 1``), at most ``max_steps`` steps of it; returns its averaged parts
+    (``train/...``), learning rate, speed, duration and the time share of each stage (``time/...``).
 
     ``on_step(parts)`` is called after every step; returning False stops the epoch.
     """
@@ -197,8 +202,11 @@ def train_loop(
 
 
 def final_scores(trainer: Trainer, manager: CheckpointManager) -> dict[str, float]:
-    """Test accuracy once for the last model and, with validation, once for the best checkpoint; the split sizes
-    and the real labelled share go with them."""
+    """The final test scores of a run.
+
+    Test accuracy once for the last model and, with validation, once for the best checkpoint; the split sizes and the
+    real labelled share go with them.
+    """
     sizes = trainer.data.sizes or {}
     final: dict[str, float] = {"epochs": float(trainer.epoch), "global_step": float(trainer.global_step)}
     for key in ("train", "train_labelled", "labelled_fraction", "valid", "test"):

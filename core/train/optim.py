@@ -62,6 +62,7 @@ class LARS(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
+        """One LARS step (``closure`` re-evaluates the loss, as in ``torch.optim``)."""
         loss = None
         if closure is not None:
             with torch.enable_grad():

@@ -1,5 +1,7 @@
-"""Running a training run end to end: its record in the run store, exclusive ownership, setup, the epoch loop,
-checkpoints, the final test scores, and the status it ends with.
+"""Running a training run end to end.
+
+Running a training run end to end: its record in the run store, exclusive ownership, setup, the epoch loop, checkpoints,
+the final test scores, and the status it ends with.
 
 ``run_training`` creates a run (or resumes one), claims it in the run store (an owner token, see
 :mod:`core.runs.runs`), builds the :class:`~core.train.trainer.Trainer`, and trains. What can go wrong is
@@ -83,8 +85,11 @@ def _resume_config(saved: dict[str, Any], overrides: list[str] | None) -> TrainC
 
 
 def _resume_folder(run: dict[str, Any], checkpoint_root: str | os.PathLike | None) -> Path:
-    """The folder holding the run's checkpoints: the one the run store recorded, unless ``checkpoint_root`` is
-    given and holds the run's checkpoints (a moved folder). Refuses a root that holds none of them."""
+    """The folder holding a resumed run's checkpoints.
+
+    The folder holding the run's checkpoints: the one the run store recorded, unless ``checkpoint_root`` is given and
+    holds the run's checkpoints (a moved folder). Refuses a root that holds none of them.
+    """
     run_id = run["id"]
     stored = Path(run["checkpoint_dir"]) if run.get("checkpoint_dir") else None
     if checkpoint_root is None:

@@ -85,8 +85,11 @@ class TrainStep:
         return torch.autocast(device_type="cuda", dtype=self.amp_dtype)
 
     def __call__(self, x: Tensor, labels: Tensor, step: int, timer: StageTimer) -> dict[str, float]:
-        """One optimiser step on the clean batch ``x`` [B, T] with ``labels`` [B] (-1: unlabelled); ``step`` is the
-        global step about to be taken. Returns the logged parts (``loss``, the regime's parts, ``lr``)."""
+        """One optimiser step on a clean batch.
+
+        One optimiser step on the clean batch ``x`` [B, T] with ``labels`` [B] (-1: unlabelled); ``step`` is the global
+        step about to be taken. Returns the logged parts (``loss``, the regime's parts, ``lr``).
+        """
         timer.lap("input")
         views = self.views(x, step)
         timer.lap("augment")

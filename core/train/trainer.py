@@ -36,16 +36,22 @@ from core.train.step import TrainStep
 
 
 def preflight(config: TrainConfig) -> None:
-    """Check what the config builds (augmentations, frontend, model) before any audio is decoded, so that a
-    mistake costs a second, not a dataset load. The model is built on the ``meta`` device (no memory)."""
+    """Check what the config builds before any audio is decoded.
+
+    Check what the config builds (augmentations, frontend, model) before any audio is decoded, so that a mistake costs a
+    second, not a dataset load. The model is built on the ``meta`` device (no memory).
+    """
     build_augmentations(config)
     with torch.device("meta"):
         build_from_config(config, 2)
 
 
 def check_batch_size(config: TrainConfig, sizes: dict[str, Any]) -> None:
-    """Refuse a ``data.batch_size`` larger than the clips one epoch iterates over: the labelled training clips for
-    supervised training, all training clips for the contrastive regimes."""
+    """Refuse a batch size larger than the clips one epoch iterates over.
+
+    Refuse a ``data.batch_size`` larger than the clips one epoch iterates over: the labelled training clips for
+    supervised training, all training clips for the contrastive regimes.
+    """
     regime = get_regime(config.model.regime)
     batch = config.data.batch_size
     if regime.trains_on == "labelled":
@@ -176,8 +182,11 @@ class Trainer:
 
     # -- scoring ----------------------------------------------------------------------------------------
     def score(self, net: nn.Module | None = None, splits: tuple[str, ...] = ("valid",)) -> dict[str, float]:
-        """The model's head accuracy and the online probes' on ``splits`` (``valid``, ``test``); the probes train
-        on a seeded sample of at most ``eval.probe_clips`` labelled training clips, never on augmented audio."""
+        """The model's head accuracy and the online probes' accuracies on some splits.
+
+        The model's head accuracy and the online probes' on ``splits`` (``valid``, ``test``); the probes train on a
+        seeded sample of at most ``eval.probe_clips`` labelled training clips, never on augmented audio.
+        """
         cfg = self.cfg
         sets = {"valid": (self.valid_store, self.data.valid.labels), "test": (self.test_store, self.data.test.labels)}
         probes = (self.train_store, self.data.train.labels, self.probe_index)

@@ -3,6 +3,7 @@
 import json
 import os
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -143,7 +144,7 @@ def test_gating_is_the_base_class_job():
 
     class Doubler(Augmentation):
         name = "doubler"
-        seen: list = []
+        seen: ClassVar[list] = []
 
         def _draw(self, x, generator):
             return {"k": torch.arange(x.shape[0], dtype=torch.float32)}

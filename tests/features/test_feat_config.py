@@ -8,11 +8,11 @@ import math
 import pytest
 
 from core.errors import ConfigError
-from core.features import PRESETS, FeatureConfig, feature_config
+from core.features import FEATURE_PRESETS, FeatureConfig, feature_config
 
 
 def test_presets_match_the_issue():
-    paper, official = PRESETS["paper"], PRESETS["official"]
+    paper, official = FEATURE_PRESETS["paper"], FEATURE_PRESETS["official"]
     assert (paper.win_length, paper.stft_n_fft, paper.hop_length, paper.window) == (256, 1024, 128, "hann")
     assert (paper.mel_n_fft, paper.n_mels, paper.mel_fmin, paper.mel_fmax) == (1024, 128, 0.0, 8000.0)
     assert paper.stft_scale == "linear" and paper.decimation == 4
@@ -26,7 +26,7 @@ def test_presets_match_the_issue():
 
 
 def test_official_log_frequencies_follow_nnaudio():
-    freqs = PRESETS["official"].stft_frequencies()
+    freqs = FEATURE_PRESETS["official"].stft_frequencies()
     # nnAudio: start_bin = fmin*n_fft/sr, scaling_ind = ln(fmax/fmin)/bins, f_k = exp(k*scaling_ind)*start_bin*sr/n_fft
     n_fft, sr = 2048, 16000
     start_bin, scaling = 40 * n_fft / sr, math.log(8000 / 40) / 128
@@ -36,7 +36,7 @@ def test_official_log_frequencies_follow_nnaudio():
 
 
 def test_paper_linear_frequencies_are_every_fourth_bin():
-    freqs = PRESETS["paper"].stft_frequencies()
+    freqs = FEATURE_PRESETS["paper"].stft_frequencies()
     assert freqs[:3] == [0.0, 62.5, 125.0] and freqs[-1] == 127 * 62.5
 
 
@@ -93,6 +93,6 @@ def test_unknown_preset_and_bad_dict():
     with pytest.raises(ConfigError, match="expected a dict"):
         FeatureConfig.from_dict([1, 2])
     with pytest.raises(ConfigError, match="unknown field"):
-        FeatureConfig.from_dict({**PRESETS["paper"].to_dict(), "n_mfcc": 20})
+        FeatureConfig.from_dict({**FEATURE_PRESETS["paper"].to_dict(), "n_mfcc": 20})
     with pytest.raises(ConfigError, match="num_samples"):
-        PRESETS["paper"].num_frames(0)
+        FEATURE_PRESETS["paper"].num_frames(0)

@@ -6,7 +6,7 @@ import librosa
 import numpy as np
 import pytest
 
-from core.features import PRESETS
+from core.features import FEATURE_PRESETS
 from core.features.mel import empty_filters, hz_to_mel, mel_filterbank, mel_to_hz
 
 
@@ -37,7 +37,7 @@ def test_filterbank_matches_librosa(sr, n_fft, n_mels, fmin, fmax, scale, norm):
 
 
 def test_presets_have_no_empty_filter():
-    for cfg in PRESETS.values():
+    for cfg in FEATURE_PRESETS.values():
         fb = mel_filterbank(cfg.sample_rate, cfg.mel_n_fft, cfg.n_mels, cfg.mel_fmin, cfg.mel_fmax)
         assert empty_filters(fb).size == 0
         assert (fb.sum(axis=1) > 0).all()
