@@ -5,6 +5,7 @@ accuracies for the best and the last checkpoint. Its wall time is printed (the t
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -38,7 +39,21 @@ def test_smoke_config_trains_one_epoch(tmp_path: Path):
     )
     elapsed = time.perf_counter() - t0
     assert out.returncode == 0, out.stderr[-3000:]
-    run_id = out.stdout.splitlines()[0].strip()
+    lines = out.stdout.splitlines()
+    run_id = lines[0].strip()
+    # The reporter's lines, which the app's launcher tails: stable, whole, no carriage returns in a log.
+    assert "\r" not in out.stdout
+    assert lines[1].startswith(f"run {run_id}: clar (") and "an epoch is one pass over the training clips" in lines[1]
+    assert re.fullmatch(
+        r"splits: train 512 clips \(\d+ labelled, \d+\.\d%\), valid 100 \(.+\), test 100 \(.+\)", lines[2]
+    )
+    assert re.fullmatch(r"plan: 1 epoch\(s\), 8 step\(s\) of 8 per epoch, on cpu", lines[3])
+    assert re.fullmatch(
+        r"epoch 1/1  step 8/8  loss \d+\.\d{4}  contrastive_acc [\d.]+  valid/head_acc [\d.]+  "
+        r"valid/linear_acc [\d.]+  valid/knn_acc [\d.]+  lr \S+  time [\d.]+s  ETA 0s",
+        lines[4],
+    ), lines[4]
+    assert lines[-1].startswith(f"run {run_id} completed: test/best/head_acc=")
     run = RunStore(tmp_path / "runs.sqlite").get_run(run_id)
     assert run["status"] == "completed"
     final = run["final_metrics"]
