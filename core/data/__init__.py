@@ -6,7 +6,8 @@
 >>> semi = labelled_fraction(train.labels, 0.1, seed=0)   # 10 % of the labels kept, the rest -1
 
 Names: esc10, esc50 (folds 1-5), sc09, speech_commands (tasks words, sc09; versions v0.01, v0.02), nsynth (tasks
-instrument_family, pitch), fsdd, folder (one subfolder per class) and csv (path,label[,split]).
+instrument_family, pitch), fsdd, demo (synthetic sounds, generated on first use), folder (one subfolder per class)
+and csv (path,label[,split]).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 
 from core import SAMPLE_RATE
 from core.data import csv as csv_list
-from core.data import esc, folder, fsdd, nsynth, speech_commands
+from core.data import demo, esc, folder, fsdd, nsynth, speech_commands
 from core.data.base import SPLITS, AudioDataset
 from core.data.labels import UNLABELLED, labelled_fraction
 from core.data.listing import ClipList
@@ -40,7 +41,7 @@ __all__ = [
     "load_dataset",
 ]
 
-DATASET_NAMES = ("esc10", "esc50", "sc09", "speech_commands", "nsynth", "fsdd", "folder", "csv")
+DATASET_NAMES = ("esc10", "esc50", "sc09", "speech_commands", "nsynth", "fsdd", "demo", "folder", "csv")
 """Names accepted by :func:`load_dataset`."""
 
 DEFAULT_SECONDS: dict[str, float | None] = {
@@ -50,6 +51,7 @@ DEFAULT_SECONDS: dict[str, float | None] = {
     "speech_commands": 1.0,
     "nsynth": 4.0,
     "fsdd": 1.0,
+    "demo": 1.0,
     "folder": None,
     "csv": None,
 }
@@ -65,6 +67,7 @@ _FOLDERS = {
     "speech_commands": ("speech_commands", "speech_commands_v0.02", "speech_commands_v0.01"),
     "nsynth": ("nsynth",),
     "fsdd": ("fsdd", "free-spoken-digit-dataset-master"),
+    "demo": (),
     "folder": (),
     "csv": (),
 }
@@ -87,6 +90,7 @@ _SCANNERS: dict[str, Callable[..., ClipList]] = {
     "speech_commands": speech_commands.scan,
     "nsynth": nsynth.scan,
     "fsdd": fsdd.scan,
+    "demo": demo.scan,
     "folder": folder.scan,
     "csv": csv_list.scan,
 }
@@ -117,6 +121,8 @@ def find_root(name: str, root: str | os.PathLike | None = None) -> Path:
         return path
     if name in ("folder", "csv"):
         raise DatasetError(f"{name}: give the dataset's location with root= (--root on the command line)")
+    if name == "demo":
+        return demo.demo_root()  # synthetic: generated on first use, never downloaded
     looked = []
     for base in data_dirs():
         for sub in _FOLDERS[name]:
