@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 
@@ -69,6 +70,11 @@ def handler(args: argparse.Namespace) -> int:
 
     def announce(run_id: str) -> None:
         print(run_id, flush=True)
+
+    def terminated(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # the run is then recorded cancelled, with the reason
+
+    signal.signal(signal.SIGTERM, terminated)  # the launcher's second step when a cancel request goes unanswered
 
     result = run_training(
         config,

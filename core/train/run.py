@@ -240,7 +240,7 @@ def run_training(
                     rid,
                     "cancelled" if cancelled else "failed",
                     owner=owner,
-                    reason="interrupted by the user (Ctrl-C)" if cancelled else f"{type(e).__name__}: {e}",
+                    reason="stopped by Ctrl-C or SIGTERM" if cancelled else f"{type(e).__name__}: {e}",
                 )
         raise
     finally:
