@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from core.probes import knn_probe, linear_probe
+from core.probes.metrics import classification_report
 from core.regimes.model import forward_batches
 from core.seeding import mix_seed, seed_everything
 
@@ -90,6 +91,7 @@ class Evaluator:
         knn: bool = True,
         knn_k: int = 20,
         seed: int = 0,
+        reports: dict[str, dict[str, Any]] | None = None,
     ) -> dict[str, float]:
         """Scores of ``net`` on each evaluation set.
 
@@ -106,6 +108,9 @@ class Evaluator:
             knn: run the kNN probe.
             knn_k: the kNN probe's neighbours.
             seed: seeds the probes (deterministic evaluation).
+            reports: if given, filled with ``{set: {"head": report, "linear": report}}``, the full
+                :func:`core.probes.metrics.classification_report` (per-class accuracy, confusion matrix) of the
+                head and of the linear probe on each set.
         """
         seed_everything(mix_seed(seed, 0x9B0E))
         metrics: dict[str, float] = {}
@@ -119,6 +124,8 @@ class Evaluator:
             if "logits" in out:
                 metrics[f"{name}/head_acc"] = float((out["logits"].argmax(1) == y).float().mean())
                 metrics[f"{name}/head_loss"] = float(F.cross_entropy(out["logits"], y))
+                if reports is not None:
+                    reports.setdefault(name, {})["head"] = classification_report(y, out["logits"], num_classes)
         if probe_train is not None and embedded and (linear or knn):
             source, labels, index = probe_train
             h_train = self.outputs(net, source, index)["h"].numpy()
@@ -126,6 +133,8 @@ class Evaluator:
             if linear:
                 for name, m in linear_probe(h_train, y_train, embedded, seed=seed, num_classes=num_classes).items():
                     metrics[f"{name}/linear_acc"] = float(m["top1"])
+                    if reports is not None:
+                        reports.setdefault(name, {})["linear"] = m
             if knn:
                 k = min(knn_k, int((y_train >= 0).sum()))
                 for name, m in knn_probe(h_train, y_train, embedded, k=k, num_classes=num_classes).items():

@@ -19,6 +19,7 @@ import torch
 
 from core.checkpoint import load_checkpoint
 from core.data.batches import epoch_batches
+from core.probes.metrics import recall_by_class
 from core.errors import ConfigError
 from core.seeding import mix_seed, seed_everything
 from core.train import ddp
@@ -201,18 +202,23 @@ def train_loop(
     return "completed"
 
 
-def final_scores(trainer: Trainer, manager: CheckpointManager) -> dict[str, float]:
+def final_scores(trainer: Trainer, manager: CheckpointManager, report: dict[str, Any] | None = None) -> dict[str, float]:
     """The final test scores of a run.
 
     Test accuracy once for the last model and, with validation, once for the best checkpoint; the split sizes and the
-    real labelled share go with them.
+    real labelled share go with them. With ``report`` (a dict), it is filled with the class names and, for ``last``
+    (and ``best``), the head's and the linear probe's full test classification reports (per-class accuracy,
+    confusion matrix): the run's ``test_report.json``.
     """
     sizes = trainer.data.sizes or {}
+    names = list(trainer.data.class_names)
     final: dict[str, float] = {"epochs": float(trainer.epoch), "global_step": float(trainer.global_step)}
     for key in ("train", "train_labelled", "labelled_fraction", "valid", "test"):
         if sizes.get(key) is not None:
             final[f"data/{key}"] = float(sizes[key])
-    last = trainer.score(splits=("test",))
+    reports: dict[str, dict[str, Any]] = {}
+    last = trainer.score(splits=("test",), reports=reports)
+    detail = {"last": _named(reports.get("test", {}), names)}
     final.update({k.replace("test/", "test/last/", 1): v for k, v in last.items()})
     best_epoch = trainer.best.get("epoch")
     if best_epoch is not None:
@@ -220,10 +226,28 @@ def final_scores(trainer: Trainer, manager: CheckpointManager) -> dict[str, floa
         final[f"best/{trainer.best['metric']}"] = float(trainer.best["value"])
         if best_epoch == trainer.epoch:
             best = last
+            detail["best"] = detail["last"]
         else:
             state = load_checkpoint(manager.best, trainer.device)
             net = copy.deepcopy(trainer.net)
             net.load_state_dict(state["model"])
-            best = trainer.score(net=net, splits=("test",))
+            reports = {}
+            best = trainer.score(net=net, splits=("test",), reports=reports)
+            detail["best"] = _named(reports.get("test", {}), names)
         final.update({k.replace("test/", "test/best/", 1): v for k, v in best.items()})
+    if report is not None:
+        report.update(
+            {"class_names": names, "epoch": trainer.epoch, "best_epoch": best_epoch, "split": "test", **detail}
+        )
     return final
+
+
+def _named(reports: dict[str, dict[str, Any]], names: list[str]) -> dict[str, dict[str, Any]]:
+    """Reports with their per-class accuracies keyed by class name (the probes know only indices)."""
+    out = {}
+    for scorer, rep in reports.items():
+        rep = dict(rep)
+        if rep.get("confusion_matrix"):
+            rep["per_class_accuracy"] = recall_by_class(rep["confusion_matrix"], names)
+        out[scorer] = rep
+    return out

@@ -74,7 +74,14 @@ class Reporter:
         print(text, file=self.stream, flush=True)
 
     def start(self, summary: str, splits: str, device: str) -> None:
-        """The run's opening lines: what it trains, on which splits, for how long."""
+        """The run's opening lines: what it trains, on which splits, for how long.
+
+        The plan also goes to the run store (``plan/total_steps``, ``plan/steps_per_epoch``, logged at step 0) so
+        that a progress bar knows the run's length before its first epoch ends.
+        """
+        if self.store is not None:
+            plan = {"plan/total_steps": self.total_steps, "plan/steps_per_epoch": self.steps_per_epoch}
+            self.store.log_metrics(self.run_id, 0, None, plan, owner=self.owner)
         self.line(f"run {self.run_id}: {summary}")
         self.line(splits)
         self.line(

@@ -33,6 +33,7 @@ from core.config import TrainConfig, parse_override
 from core.errors import ConfigError, OwnershipLost, RunStoreError
 from core.paths import checkpoints_dir
 from core.runs import HeartbeatThread, RunStore
+from core.runs.reports import write_report
 from core.train import ddp
 from core.train.checkpoints import CheckpointManager
 from core.train.loop import TrainResult, final_scores, train_loop
@@ -224,7 +225,11 @@ def run_training(
                 str(trainer.device) + (f" x {trainer.dist.world_size} processes" if trainer.dist.enabled else ""),
             )
         status = train_loop(trainer, reporter, manager, heartbeat, result)
-        final = final_scores(trainer, manager) if status == "completed" and is_main else {}
+        report: dict[str, Any] = {}
+        final = final_scores(trainer, manager, report) if status == "completed" and is_main else {}
+        if report:
+            path = write_report(manager.dir, report)
+            store.add_artifact(rid, "report", str(path), {"name": "test report", "split": "test"})
         result.status, result.final_metrics = status, final
         result.epochs_done, result.global_step = trainer.epoch, trainer.global_step
         if is_main:

@@ -181,7 +181,12 @@ class Trainer:
         self.frontend.fit(self.train_store.batch(chunk) for chunk in pick.split(bs))
 
     # -- scoring ----------------------------------------------------------------------------------------
-    def score(self, net: nn.Module | None = None, splits: tuple[str, ...] = ("valid",)) -> dict[str, float]:
+    def score(
+        self,
+        net: nn.Module | None = None,
+        splits: tuple[str, ...] = ("valid",),
+        reports: dict[str, dict[str, Any]] | None = None,
+    ) -> dict[str, float]:
         """The model's head accuracy and the online probes' accuracies on some splits.
 
         The model's head accuracy and the online probes' on ``splits`` (``valid``, ``test``); the probes train on a
@@ -199,6 +204,7 @@ class Trainer:
             knn=cfg.eval.knn,
             knn_k=cfg.eval.knn_k,
             seed=cfg.runtime.seed,
+            reports=reports,
         )
 
     # -- checkpoint state --------------------------------------------------------------------------------

@@ -11,9 +11,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from core.runs import RunStore
+from core.runs.reports import read_report
 
 REPO = Path(__file__).resolve().parents[2]
 if not os.environ.get("CLAR_DATA_DIR"):
@@ -61,4 +63,14 @@ def test_smoke_config_trains_one_epoch(tmp_path: Path):
         assert 0.0 <= final[key] <= 1.0
     assert final["epochs"] == 1 and final["best_epoch"] == 1
     assert (tmp_path / "ckpt" / run_id / "best.pt").exists() and (tmp_path / "ckpt" / run_id / "last.pt").exists()
+    # The test report (per-class accuracy and confusion matrix, for the Runs page) agrees with the final metrics.
+    (artifact,) = RunStore(tmp_path / "runs.sqlite").artifacts(run_id, "report")
+    report = read_report(artifact["path"])
+    assert report["class_names"] == ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    for scorer, key in (("head", "test/last/head_acc"), ("linear", "test/last/linear_acc")):
+        rep = report["last"][scorer]
+        cm = np.asarray(rep["confusion_matrix"])
+        assert cm.sum() == final["data/test"] == 100
+        assert rep["top1"] == pytest.approx(final[key]) == pytest.approx(np.trace(cm) / cm.sum())
+        assert list(rep["per_class_accuracy"]) == report["class_names"]
     print(f"smoke run: {elapsed:.1f} s wall")
