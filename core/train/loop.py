@@ -19,8 +19,8 @@ import torch
 
 from core.checkpoint import load_checkpoint
 from core.data.batches import epoch_batches
-from core.probes.metrics import recall_by_class
 from core.errors import ConfigError
+from core.probes.metrics import recall_by_class
 from core.seeding import mix_seed, seed_everything
 from core.train import ddp
 from core.train.checkpoints import CheckpointManager
@@ -202,7 +202,9 @@ def train_loop(
     return "completed"
 
 
-def final_scores(trainer: Trainer, manager: CheckpointManager, report: dict[str, Any] | None = None) -> dict[str, float]:
+def final_scores(
+    trainer: Trainer, manager: CheckpointManager, report: dict[str, Any] | None = None
+) -> dict[str, float]:
     """The final test scores of a run.
 
     Test accuracy once for the last model and, with validation, once for the best checkpoint; the split sizes and the

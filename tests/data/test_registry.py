@@ -14,7 +14,17 @@ from core.errors import ConfigError, DatasetError
 
 
 def test_names_and_default_lengths() -> None:
-    assert set(DATASET_NAMES) == {"esc10", "esc50", "sc09", "speech_commands", "nsynth", "fsdd", "demo", "folder", "csv"}
+    assert set(DATASET_NAMES) == {
+        "esc10",
+        "esc50",
+        "sc09",
+        "speech_commands",
+        "nsynth",
+        "fsdd",
+        "demo",
+        "folder",
+        "csv",
+    }
     assert set(DEFAULT_SECONDS) == set(DATASET_NAMES)
     assert DEFAULT_SECONDS["esc10"] == DEFAULT_SECONDS["esc50"] == 5.0 and DEFAULT_SECONDS["nsynth"] == 4.0
     assert DEFAULT_SECONDS["fsdd"] == DEFAULT_SECONDS["sc09"] == DEFAULT_SECONDS["speech_commands"] == 1.0
