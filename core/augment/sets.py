@@ -39,8 +39,8 @@ def resolve_set(name_or_list: str | Sequence[str]) -> tuple[str, ...]:
             if len(ordered) == len(parts) == len(set(parts)):
                 return ordered
             raise ConfigError(
-                f"augmentation set {key!r}: unknown; sets are single names, pairs 'a+b' of "
-                f"{', '.join(CANONICAL_ORDER)}, or 'all'"
+                f"augmentation set {key!r}: unknown; a set is 'all' or names of {', '.join(CANONICAL_ORDER)} "
+                "joined by '+', each at most once"
             )
         names = [s.strip() for s in key.split(",") if s.strip()]
     else:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.augment import AUGMENT_PRESETS, resolve_set
 from core.config.overrides import apply_overrides
 from core.config.typed import build_dataclass
 from core.data.config import DataConfig
@@ -66,7 +67,8 @@ class AugmentConfig:
     """Waveform augmentations for the views (``core.augment.build_pipeline``).
 
     Attributes:
-        names: an entry of ``core.augment.AUGMENTATION_SETS`` (e.g. ``all``, ``fade+noise``) or ``none``.
+        names: an entry of ``core.augment.AUGMENTATION_SETS`` (e.g. ``all``, ``fade+noise``), any ``+``-joined
+            pick of the six (``fade+noise+time_mask``; applied in the canonical order), or ``none``.
         preset: parameter ranges (``paper`` or ``authors``).
         p: probability (0..1) that each augmentation is applied to each view.
         order: ``fixed`` or ``random``.
@@ -81,6 +83,13 @@ class AugmentConfig:
         """Raise ``bad(key, problem)`` for the first setting of this section out of range."""
         if self.order not in ("fixed", "random"):
             raise bad("augment.order", f"{self.order!r} is not one of fixed, random")
+        if self.preset not in AUGMENT_PRESETS:
+            raise bad("augment.preset", f"{self.preset!r} is not one of {', '.join(AUGMENT_PRESETS)}")
+        if self.names != "none":
+            try:
+                resolve_set(self.names)
+            except ConfigError as e:
+                raise bad("augment.names", str(e)) from None
         if not 0.0 <= self.p <= 1.0:
             raise bad("augment.p", f"{self.p} is outside [0, 1]")
 

@@ -22,6 +22,19 @@ from core import SAMPLE_RATE
 from core.data import csv as csv_list
 from core.data import demo, esc, folder, fsdd, nsynth, speech_commands
 from core.data.base import SPLITS, AudioDataset
+from core.data.catalog import (
+    DATASET_NAMES,
+    DEFAULT_SECONDS,
+    DOWNLOADABLE,
+    FOLDERS,
+    FOLDS,
+    MAX_DEFAULT_SECONDS,
+    TASKS,
+    VERSIONS,
+    DatasetFamily,
+    check_name,
+    family,
+)
 from core.data.labels import UNLABELLED, labelled_fraction
 from core.data.listing import ClipList
 from core.errors import ConfigError, DatasetError
@@ -34,54 +47,14 @@ __all__ = [
     "UNLABELLED",
     "AudioDataset",
     "ClipList",
+    "DatasetFamily",
     "default_num_samples",
+    "family",
     "find_root",
     "labelled_fraction",
     "list_clips",
     "load_dataset",
 ]
-
-DATASET_NAMES = ("esc10", "esc50", "sc09", "speech_commands", "nsynth", "fsdd", "demo", "folder", "csv")
-"""Names accepted by :func:`load_dataset`."""
-
-DEFAULT_SECONDS: dict[str, float | None] = {
-    "esc10": 5.0,
-    "esc50": 5.0,
-    "sc09": 1.0,
-    "speech_commands": 1.0,
-    "nsynth": 4.0,
-    "fsdd": 1.0,
-    "demo": 1.0,
-    "folder": None,
-    "csv": None,
-}
-"""Clip length per dataset in seconds, as in the paper. ``None`` (folder, csv): the median clip duration,
-rounded up to 0.1 s and capped at :data:`MAX_DEFAULT_SECONDS`."""
-
-MAX_DEFAULT_SECONDS = 10.0
-
-_FOLDERS = {
-    "esc10": ("esc10", "esc50", "ESC-50-master"),
-    "esc50": ("esc50", "ESC-50-master"),
-    "sc09": ("sc09", "speech_commands", "speech_commands_v0.02", "speech_commands_v0.01"),
-    "speech_commands": ("speech_commands", "speech_commands_v0.02", "speech_commands_v0.01"),
-    "nsynth": ("nsynth",),
-    "fsdd": ("fsdd", "free-spoken-digit-dataset-master"),
-    "demo": (),
-    "folder": (),
-    "csv": (),
-}
-"""Folder names searched for each dataset under every data directory, in order."""
-
-_DOWNLOADABLE = {
-    "esc10": "esc50",
-    "esc50": "esc50",
-    "sc09": "speech_commands",
-    "speech_commands": "speech_commands",
-    "nsynth": "nsynth",
-    "fsdd": "fsdd",
-}
-"""The ``python -m core data download`` name that provides each dataset."""
 
 _SCANNERS: dict[str, Callable[..., ClipList]] = {
     "esc10": lambda root, **kw: esc.scan(root, esc10=True, **kw),
@@ -94,16 +67,6 @@ _SCANNERS: dict[str, Callable[..., ClipList]] = {
     "folder": folder.scan,
     "csv": csv_list.scan,
 }
-_TASKS = {"speech_commands": speech_commands.TASKS, "sc09": ("sc09",), "nsynth": nsynth.TASKS}
-_VERSIONED = ("speech_commands", "sc09")
-_FOLDED = ("esc10", "esc50")
-
-
-def _check_name(name: str) -> str:
-    key = name.strip().lower().replace("-", "_")
-    if key not in DATASET_NAMES:
-        raise DatasetError(f"unknown dataset {name!r}; choose from {', '.join(DATASET_NAMES)}")
-    return key
 
 
 def find_root(name: str, root: str | os.PathLike | None = None) -> Path:
@@ -113,7 +76,7 @@ def find_root(name: str, root: str | os.PathLike | None = None) -> Path:
         DatasetError: the dataset is not found; the message names every place looked at and the command that
             downloads it.
     """
-    name = _check_name(name)
+    name = check_name(name)
     if root is not None:
         path = Path(root).expanduser()
         if not path.exists():
@@ -125,19 +88,19 @@ def find_root(name: str, root: str | os.PathLike | None = None) -> Path:
         return demo.demo_root()  # synthetic: generated on first use, never downloaded
     looked = []
     for base in data_dirs():
-        for sub in _FOLDERS[name]:
+        for sub in FOLDERS[name]:
             candidate = base / sub
             looked.append(str(candidate.resolve() if candidate.exists() else candidate))
             if candidate.is_dir():
                 return candidate
     where = "; ".join(looked)
-    hint = _download_hint(name, data_dirs()[0] / _DOWNLOADABLE.get(name, name))
+    hint = _download_hint(name, data_dirs()[0] / DOWNLOADABLE.get(name, name))
     raise DatasetError(f"{name}: dataset not found (looked in {where}; set $CLAR_DATA_DIR or pass root){hint}")
 
 
 def _download_hint(name: str, folder: Path) -> str:
     """The download command that creates ``folder`` (the downloader writes ``<root>/<name>/``)."""
-    target = _DOWNLOADABLE.get(name)
+    target = DOWNLOADABLE.get(name)
     if target is None:
         return ""
     root = folder.parent if folder.name == target else folder
@@ -154,14 +117,14 @@ def list_clips(
     seed: int = 0,
 ) -> ClipList:
     """The clips of a dataset with labels and splits, without decoding any audio (see :func:`load_dataset`)."""
-    name = _check_name(name)
-    if task is not None and task not in _TASKS.get(name, ()):
-        choices = ", ".join(_TASKS.get(name, ())) or "none"
+    name = check_name(name)
+    if task is not None and task not in TASKS.get(name, ()):
+        choices = ", ".join(TASKS.get(name, ())) or "none"
         raise ConfigError(f"{name}: unknown task {task!r} (tasks: {choices})")
-    if version is not None and name not in _VERSIONED:
-        raise ConfigError(f"{name}: version= applies only to {', '.join(_VERSIONED)}")
-    if fold is not None and name not in _FOLDED:
-        raise ConfigError(f"{name}: fold= applies only to {', '.join(_FOLDED)}")
+    if version is not None and name not in VERSIONS:
+        raise ConfigError(f"{name}: version= applies only to {', '.join(VERSIONS)}")
+    if fold is not None and name not in FOLDS:
+        raise ConfigError(f"{name}: fold= applies only to {', '.join(FOLDS)}")
     path = find_root(name, root)
     clips = _SCANNERS[name](path, task=task, version=version, fold=fold, seed=seed)
     clips.meta.setdefault("seed", seed)
@@ -174,7 +137,7 @@ def default_num_samples(name: str, clips: ClipList, sample_rate: int = SAMPLE_RA
     The default clip length in samples: ``DEFAULT_SECONDS[name]``, or for folder/csv the median duration of the clips
     (read from their headers) rounded up to 0.1 s, at most ``MAX_DEFAULT_SECONDS``.
     """
-    seconds = DEFAULT_SECONDS[_check_name(name)]
+    seconds = DEFAULT_SECONDS[check_name(name)]
     if seconds is None:
         from core.audio import audio_info
 

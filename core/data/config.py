@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from core import SAMPLE_RATE
+from core.data.catalog import DATASET_NAMES, FOLDS, family
 from core.errors import ConfigError
 
 VALIDATION_MODES = ("auto", "official", "holdout", "fold", "none")
@@ -76,6 +77,22 @@ class DataConfig:
 
     def validate(self, bad: Callable[[str, str], ConfigError]) -> None:
         """Raise ``bad(key, problem)`` for the first setting out of range."""
+        if self.dataset not in DATASET_NAMES:
+            raise bad("data.dataset", f"{self.dataset!r} is not one of {', '.join(DATASET_NAMES)}")
+        fam = family(self.dataset)
+        if self.task is not None and self.task not in fam.tasks:
+            raise bad(
+                "data.task", f"{self.task!r} is not a task of {fam.name} ({', '.join(fam.tasks) or 'it has none'})"
+            )
+        if self.version is not None and self.version not in fam.versions:
+            has = ", ".join(fam.versions) or "it has none"
+            raise bad("data.version", f"{self.version!r} is not a version of {fam.name} ({has})")
+        if self.test_fold is not None and not fam.folds:
+            raise bad("data.test_fold", f"{fam.name} has no folds (only {', '.join(FOLDS)} do)")
+        if self.test_group is not None and fam.group is None:
+            raise bad("data.test_group", f"{fam.name} has no speakers or instruments to leave out")
+        if fam.needs_root and not self.root:
+            raise bad("data.root", f"a {fam.name} dataset needs its location (data.root)")
         if self.validation not in VALIDATION_MODES:
             raise bad("data.validation", f"{self.validation!r} is not one of {', '.join(VALIDATION_MODES)}")
         if self.resident not in RESIDENT_MODES:

@@ -111,7 +111,13 @@ def broadcast_object(obj: object, info: DistInfo, src: int = 0) -> object:
     return box[0]
 
 
-def cleanup(info: DistInfo) -> None:
-    """Leave the process group (a no-op for a single process)."""
+def cleanup(info: DistInfo, wait_for_all: bool = False) -> None:
+    """Leave the process group (a no-op for a single process).
+
+    With ``wait_for_all`` (after a run that ended normally on every rank), the ranks first meet at a barrier: a
+    rank that tears down its gloo connections while another still uses them aborts that other process.
+    """
     if info.enabled and dist.is_initialized():
+        if wait_for_all:
+            dist.barrier()
         dist.destroy_process_group()

@@ -200,6 +200,7 @@ def run_training(
     guard = (lambda: store.assert_owner(rid, owner)) if is_main else None
     manager = CheckpointManager(folder, cfg.runtime.checkpoint_every, before_commit=guard)
     result = TrainResult(rid, "failed", checkpoint_dir=manager.dir)
+    ended_normally = False
     try:
         if plan.state is not None:
             trainer.load_state_dict(plan.state)
@@ -234,6 +235,7 @@ def run_training(
         result.epochs_done, result.global_step = trainer.epoch, trainer.global_step
         if is_main:
             store.finish(rid, status, final_metrics=final, owner=owner)
+        ended_normally = True
         return result
     except OwnershipLost:
         raise  # the new owner decides the run's status
@@ -251,4 +253,4 @@ def run_training(
     finally:
         if heartbeat is not None:
             heartbeat.stop()
-        ddp.cleanup(trainer.dist)
+        ddp.cleanup(trainer.dist, wait_for_all=ended_normally)

@@ -61,6 +61,7 @@ def worker(rank: int, init_file: str, out_file: str) -> None:
         nt /= WORLD
         if rank == 0:
             torch.save({"loss": mean_loss, "grad": grad, "clar_nt": nt}, out_file)
+        dist.barrier()  # no rank tears down its gloo connections while another still uses them
     finally:
         dist.destroy_process_group()
 

@@ -76,11 +76,30 @@ def test_open_dict_fields_take_nested_keys():
         ("schedule.warmup_epochs=-1", "schedule.warmup_epochs"),
         ("eval.monitor=test/head_acc", "validation metrics only"),
         ("optim.lr", "expected key=value"),
+        ("data.dataset=esc-100", "data.dataset: 'esc-100' is not one of"),
+        ("data.task=pitch", "data.task: 'pitch' is not a task of fsdd"),
+        ("data.version=v0.02", "data.version: 'v0.02' is not a version of fsdd"),
+        ("data.test_fold=2", "data.test_fold: fsdd has no folds"),
+        ("data.dataset=folder", "data.root: a folder dataset needs its location"),
+        ("augment.names=fade+reverb", "augment.names: augmentation set 'fade\\+reverb': unknown"),
+        ("augment.names=echo", "augment.names: augmentation\\(s\\) 'echo': unknown"),
+        ("augment.preset=loud", "augment.preset: 'loud' is not one of paper, authors"),
     ],
 )
 def test_bad_overrides_raise_config_error_naming_the_key(item, match):
     with pytest.raises(ConfigError, match=match):
         TrainConfig().with_overrides([item])
+
+
+def test_dataset_options_follow_the_catalog():
+    cfg = TrainConfig().with_overrides(["data.dataset=esc10", "data.test_fold=3"])
+    assert cfg.data.test_fold == 3
+    cfg = TrainConfig().with_overrides(["data.dataset=nsynth", "data.task=pitch", "data.test_group=keyboard_001"])
+    assert (cfg.data.task, cfg.data.test_group) == ("pitch", "keyboard_001")
+    with pytest.raises(ConfigError, match="data.test_group: esc10 has no speakers"):
+        TrainConfig().with_overrides(["data.dataset=esc10", "data.test_group=a"])
+    # any pick of the six augmentations, in any order, is a set (applied in the canonical order)
+    assert TrainConfig().with_overrides(["augment.names=noise+fade+time_mask"]).augment.names == "noise+fade+time_mask"
 
 
 def test_unknown_key_in_yaml_names_file_and_key(tmp_path: Path):
