@@ -96,7 +96,7 @@ def test_dataset_options_follow_the_catalog():
     assert cfg.data.test_fold == 3
     cfg = TrainConfig().with_overrides(["data.dataset=nsynth", "data.task=pitch", "data.test_group=keyboard_001"])
     assert (cfg.data.task, cfg.data.test_group) == ("pitch", "keyboard_001")
-    with pytest.raises(ConfigError, match="data.test_group: esc10 has no speakers"):
+    with pytest.raises(ConfigError, match=r"data\.test_group: esc10 has no speakers"):
         TrainConfig().with_overrides(["data.dataset=esc10", "data.test_group=a"])
     # any pick of the six augmentations, in any order, is a set (applied in the canonical order)
     assert TrainConfig().with_overrides(["augment.names=noise+fade+time_mask"]).augment.names == "noise+fade+time_mask"
