@@ -6,7 +6,7 @@ import math
 import os
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +109,74 @@ class MetricsTable:
                 if end["epoch"] is not None:
                     row[r["key"]] = math.nan if r["value"] is None else r["value"]
             out.append(row)
+        return out
+
+    def latest_metrics(self, run_id: str) -> dict[str, dict[str, Any]]:
+        """The last logged row of every metric of the run: ``{key: {step, epoch, value, time}}`` (one query)."""
+        rows = self._read(
+            "SELECT key, MAX(step) AS step, epoch, value, time FROM metrics WHERE run_id = ? GROUP BY key", (run_id,)
+        )
+        return {
+            r["key"]: {
+                "step": r["step"],
+                "epoch": r["epoch"],
+                "value": math.nan if r["value"] is None else r["value"],
+                "time": r["time"],
+            }
+            for r in rows
+        }
+
+    def step_series(self, run_id: str, key: str, max_points: int = 2000) -> list[dict[str, Any]]:
+        """The per-step values of a training metric, without the epoch means logged at each epoch's last step.
+
+        The reporter logs a step's own value at every ``log_every`` steps and, at an epoch's last step, the epoch's
+        mean under the same key; this returns only the former (``epoch_history`` has the latter). With more than
+        ``max_points`` rows, consecutive steps are averaged in equal bins so that a plot of a long run stays light.
+
+        Returns:
+            ``{step, value, time}`` dicts ordered by step (``step`` is the first of its bin, ``time`` the last).
+        """
+        where = (
+            "run_id = ? AND key = ? AND step NOT IN "
+            "(SELECT step FROM metrics WHERE run_id = ? AND key = 'train/epoch_s')"
+        )
+        params = (run_id, key, run_id)
+        (count,) = self._read(f"SELECT COUNT(*) AS n FROM metrics WHERE {where}", params)
+        n = int(count["n"])
+        if n <= max_points:
+            sql = f"SELECT step, value, time FROM metrics WHERE {where} ORDER BY step"
+            rows = self._read(sql, params)
+        else:
+            (span,) = self._read(f"SELECT MIN(step) AS lo, MAX(step) AS hi FROM metrics WHERE {where}", params)
+            width = max(1, -(-(int(span["hi"]) - int(span["lo"]) + 1) // max_points))
+            sql = (
+                f"SELECT MIN(step) AS step, AVG(value) AS value, MAX(time) AS time FROM metrics WHERE {where} "
+                "GROUP BY (step - ?) / ? ORDER BY step"
+            )
+            rows = self._read(sql, (*params, int(span["lo"]), width))
+        return [
+            {"step": r["step"], "value": math.nan if r["value"] is None else r["value"], "time": r["time"]}
+            for r in rows
+        ]
+
+    def progress(self, run_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Runs' progress: ``{run_id: {step, epochs_done, total_steps, steps_per_epoch}}``, by indexed lookups only.
+
+        ``step`` is the last step with a logged metric (None before any), ``epochs_done`` the number of finished
+        epochs (rows of ``train/epoch_s``); the plan (``plan/total_steps``, ``plan/steps_per_epoch``, logged by the
+        trainer at start) is None for a run that has not started training yet.
+        """
+        out: dict[str, dict[str, Any]] = {}
+        for rid in run_ids:
+            (last,) = self._read("SELECT MAX(step) AS step FROM metrics WHERE run_id = ?", (rid,))
+            (done,) = self._read("SELECT COUNT(*) AS n FROM metrics WHERE run_id = ? AND key = 'train/epoch_s'", (rid,))
+            row: dict[str, Any] = {"step": last["step"], "epochs_done": int(done["n"])}
+            for key in ("total_steps", "steps_per_epoch"):
+                found = self._read(
+                    "SELECT value FROM metrics WHERE run_id = ? AND key = ? AND step = 0", (rid, f"plan/{key}")
+                )
+                row[key] = int(found[0]["value"]) if found and found[0]["value"] is not None else None
+            out[rid] = row
         return out
 
     def export_csv(self, run_id: str, path: str | os.PathLike) -> Path:
