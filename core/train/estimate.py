@@ -150,7 +150,7 @@ def estimate_run(config: TrainConfig, *, timed_steps: int = 3) -> Estimate:
         f"{timed_steps} optimiser steps of {d.batch_size} clips timed on {device} after a warm-up step, on a sample "
         f"of {n} training clips; an epoch is {steps_per_epoch} steps ({epoch_clips} clips). Validation: "
         f"{eval_clips} clean clips embedded at {embed_s * 1000:.1f} ms each plus the probes' fit "
-        f"({probe_s:.2f} s on {probe_n} clips), {eval_passes} times; then the test split."
+        f"({probe_s:.2f} s on {probe_n} clips), {_times(eval_passes)}; then the test split."
     )
     return Estimate(
         seconds_per_step=seconds_per_step,
@@ -175,3 +175,7 @@ def _kwargs(aug: Any) -> dict[str, Any]:
         if name != "self" and hasattr(aug, name):
             out[name] = getattr(aug, name)
     return out
+
+
+def _times(n: int) -> str:
+    return {0: "never", 1: "once", 2: "twice"}.get(n, f"{n} times")
