@@ -25,7 +25,8 @@ from core.data.prepare import SplitData, plan_splits
 from core.probes import knn_probe, linear_probe
 from core.regimes import get_regime
 from core.train.loop import run_epoch
-from core.train.trainer import Trainer
+from core.train.schedule import run_length
+from core.train.trainer import Trainer, check_batch_size
 
 
 @dataclass
@@ -79,11 +80,10 @@ def estimate_run(config: TrainConfig, *, timed_steps: int = 3) -> Estimate:
     clips = list_clips(d.dataset, d.root, task=d.task, version=d.version, fold=d.test_fold, seed=d.split_seed)
     plan = plan_splits(clips, d)
     sizes = plan["sizes"]
+    check_batch_size(config, sizes)
     epoch_clips = sizes["train_labelled"] if regime.trains_on == "labelled" else sizes["train"]
-    steps_per_epoch = max(1, epoch_clips // d.batch_size)
     s = config.schedule
-    total_steps = s.steps if s.steps is not None else s.epochs * steps_per_epoch
-    epochs = -(-total_steps // steps_per_epoch) if total_steps else 0
+    steps_per_epoch, total_steps, epochs = run_length(epoch_clips, d.batch_size, s.epochs, s.steps)
 
     # A sample of the training clips, decoded now (not cached), big enough for a warm-up step and the timed ones.
     rng = np.random.default_rng(d.split_seed)

@@ -10,6 +10,17 @@ from torch.optim.lr_scheduler import LambdaLR
 from core.errors import ConfigError
 
 
+def run_length(train_clips: int, batch_size: int, epochs: int, steps: int | None = None) -> tuple[int, int, int]:
+    """A run's length: ``(steps_per_epoch, total_steps, total_epochs)``.
+
+    An epoch is ``train_clips // batch_size`` full batches (the last partial batch is dropped); ``steps`` (the same
+    compute for every regime) overrides ``epochs``, and the last epoch may then stop part-way.
+    """
+    per_epoch = train_clips // batch_size
+    total = steps if steps is not None else epochs * per_epoch
+    return per_epoch, total, (math.ceil(total / per_epoch) if total and per_epoch else 0)
+
+
 def lr_at(step: int, total_steps: int, warmup_steps: int, base_lr: float, min_lr: float = 0.0, name: str = "cosine"):
     """The learning rate for optimiser step ``step`` (0-based; the rate used by the ``step``-th update).
 

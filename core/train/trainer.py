@@ -11,7 +11,6 @@ exactly as an uninterrupted run would (on CPU; bit-exactness on GPU also needs d
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any
 
@@ -31,7 +30,7 @@ from core.seeding import seed_everything
 from core.train import ddp
 from core.train.checkpoints import capture_rng, restore_rng
 from core.train.optim import build_optimizer
-from core.train.schedule import build_scheduler
+from core.train.schedule import build_scheduler, run_length
 from core.train.step import TrainStep
 
 
@@ -121,10 +120,10 @@ class Trainer:
         self.valid_store = WaveformStore(data.valid.waveforms, dev, cfg.data.resident)
         self.test_store = WaveformStore(data.test.waveforms, dev, cfg.data.resident)
         self.train_index = self.regime.train_indices(data.train.labels)
-        self.steps_per_epoch = len(self.train_index) // cfg.data.batch_size
         sched = cfg.schedule
-        self.total_steps = sched.steps if sched.steps is not None else sched.epochs * self.steps_per_epoch
-        self.total_epochs = math.ceil(self.total_steps / self.steps_per_epoch) if self.total_steps else 0
+        self.steps_per_epoch, self.total_steps, self.total_epochs = run_length(
+            len(self.train_index), cfg.data.batch_size, sched.epochs, sched.steps
+        )
         pipeline = build_augmentations(cfg)
         o = cfg.optim
         self.optimizer = build_optimizer(

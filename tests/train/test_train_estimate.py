@@ -13,6 +13,7 @@ import pytest
 
 from core.config import load_config
 from core.train.estimate import estimate_run
+from core.train.trainer import Trainer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,16 +31,20 @@ def demo_env(tmp_path_factory):
 
 
 def test_estimate_matches_the_trainers_plan_and_adds_up(demo_env):
-    cfg = load_config("demo", ["schedule.epochs=3", "eval.every=2", "augment.names=fade+noise+time_mask"])
+    cfg = load_config(
+        "demo", ["schedule.epochs=3", "eval.every=2", "augment.names=fade+noise+time_mask", "data.batch_size=48"]
+    )
     est = estimate_run(cfg, timed_steps=2)
-    # the demo's 224 training clips in batches of 32 (the last partial batch dropped): 7 steps an epoch
-    assert (est.steps_per_epoch, est.total_steps, est.epochs) == (7, 21, 3)
+    # the demo's 224 training clips in batches of 48, the last partial batch dropped: 4 steps an epoch
+    assert (est.steps_per_epoch, est.total_steps, est.epochs) == (224 // 48, 3 * (224 // 48), 3)
+    trainer = Trainer(cfg, progress=False)  # the run's own plan
+    assert (trainer.steps_per_epoch, trainer.total_steps) == (est.steps_per_epoch, est.total_steps)
     assert est.eval_passes == 2  # epoch 2, and the last (3)
     test_s = est.total_seconds - est.total_steps * est.seconds_per_step - est.eval_passes * est.eval_seconds
-    assert test_s > 0 and est.epoch_seconds == pytest.approx(7 * est.seconds_per_step)
+    assert test_s > 0 and est.epoch_seconds == pytest.approx(4 * est.seconds_per_step)
     assert list(est.augment_ms_per_clip) == ["fade", "time_mask", "noise"]  # the canonical order
     assert all(ms > 0 for ms in est.augment_ms_per_clip.values()) and est.features_ms_per_clip > 0
-    assert "2 optimiser steps of 32 clips timed on cpu" in est.basis and "twice" in est.basis
+    assert "2 optimiser steps of 48 clips timed on cpu" in est.basis and "twice" in est.basis
 
 
 def test_a_waveform_encoder_has_no_feature_cost(demo_env):
