@@ -22,7 +22,7 @@ from core.config.typed import build_dataclass
 from core.data.config import DataConfig
 from core.errors import ConfigError
 from core.limits import check_plain
-from core.models.factory import ENCODERS, check_model_options
+from core.models.factory import ENCODER_INPUT, ENCODERS, check_model_options
 from core.regimes.registry import get_regime, regime_names
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "lars")
@@ -370,7 +370,7 @@ class TrainConfig:
     @property
     def input_kind(self) -> str:
         """``waveform`` for 1D encoders, ``features`` for 2D encoders."""
-        return "waveform" if self.model.encoder.endswith("_1d") else "features"
+        return ENCODER_INPUT[self.model.encoder]
 
     @property
     def has_validation(self) -> bool:

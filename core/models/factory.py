@@ -20,6 +20,9 @@ _ENCODERS: dict[str, tuple[Callable[..., nn.Module], int]] = {
 }
 ENCODERS: tuple[str, ...] = tuple(_ENCODERS)
 """Encoder names accepted by :func:`build_encoder`."""
+ENCODER_INPUT: dict[str, str] = {name: "waveform" if channels == 1 else "features" for name, (_, channels) in
+                                 _ENCODERS.items()}  # fmt: skip
+"""What each encoder reads: ``waveform`` (raw 1D audio) or ``features`` (the 3-channel 2D spectrogram)."""
 MODEL_OPTIONS: dict[str, tuple[int, int]] = {
     "embed_dim": (1, 8192),
     "in_channels": (1, 64),

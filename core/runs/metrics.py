@@ -126,12 +126,15 @@ class MetricsTable:
             for r in rows
         }
 
-    def step_series(self, run_id: str, key: str, max_points: int = 2000) -> list[dict[str, Any]]:
+    def step_series(
+        self, run_id: str, key: str, max_points: int = 2000, last: int | None = None
+    ) -> list[dict[str, Any]]:
         """The per-step values of a training metric, without the epoch means logged at each epoch's last step.
 
         The reporter logs a step's own value at every ``log_every`` steps and, at an epoch's last step, the epoch's
         mean under the same key; this returns only the former (``epoch_history`` has the latter). With more than
         ``max_points`` rows, consecutive steps are averaged in equal bins so that a plot of a long run stays light.
+        With ``last``, only the last ``last`` rows, unbinned (a live speed measurement).
 
         Returns:
             ``{step, value, time}`` dicts ordered by step (``step`` is the first of its bin, ``time`` the last).
@@ -141,6 +144,10 @@ class MetricsTable:
             "(SELECT step FROM metrics WHERE run_id = ? AND key = 'train/epoch_s')"
         )
         params = (run_id, key, run_id)
+        if last is not None:
+            sql = f"SELECT step, value, time FROM metrics WHERE {where} ORDER BY step DESC LIMIT ?"
+            rows = self._read(sql, (*params, int(last)))[::-1]
+            return [{"step": r["step"], "value": r["value"], "time": r["time"]} for r in rows]
         (count,) = self._read(f"SELECT COUNT(*) AS n FROM metrics WHERE {where}", params)
         n = int(count["n"])
         if n <= max_points:

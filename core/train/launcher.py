@@ -256,6 +256,28 @@ def dispatch_queue(store: RunStore) -> list[str]:
     return started
 
 
+def reap_unstarted(store: RunStore) -> list[str]:
+    """Record ``failed`` every launched run whose process ended before it claimed the run; returns their ids.
+
+    Such a process never reached the trainer (a broken environment, a bad argument, killed at once), so nothing
+    else would ever end the run. The reason quotes the last line of its log.
+    """
+    failed = []
+    for run in store.list_runs(status="created"):
+        info = launch_info(store, run["id"])
+        if info is None or info.get("host") != procinfo.hostname() or _alive(info):
+            continue  # queued, launched elsewhere, or still starting
+        if store.get_run(run["id"])["status"] != "created":
+            continue  # it claimed the run just now
+        last = [ln for ln in read_log(info["log"], 4000).splitlines() if ln.strip()]
+        tail = f": {last[-1].strip()}" if last else ""
+        store.finish(
+            run["id"], "failed", reason=f"its process exited before training started (log {info['log']}){tail}"
+        )
+        failed.append(run["id"])
+    return failed
+
+
 def queue_position(store: RunStore, run_id: str) -> int | None:
     """1 for the next run to start on its device, 2 for the one after, ...; None when not queued."""
     entries = store.queued()
@@ -375,6 +397,7 @@ __all__ = [
     "plan_launch",
     "queue_position",
     "read_log",
+    "reap_unstarted",
     "resume",
     "runs_on_device",
     "start",

@@ -56,6 +56,8 @@ def test_step_series_leaves_out_epoch_means_and_bins_long_runs(store):
         int(kept[(kept - 1) // width == b][0]) for b in range(20)
     ]
     np.testing.assert_allclose([r["value"] for r in binned], expect)
+    tail = store.step_series(rid, "train/loss", last=5)
+    assert [r["step"] for r in tail] == [195, 196, 197, 198, 199]  # 200 ends an epoch
 
 
 def test_progress_counts_finished_epochs_and_reads_the_plan(store):

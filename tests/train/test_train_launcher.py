@@ -122,3 +122,17 @@ def test_cancel_escalates_to_sigterm_then_sigkill(where, ignore_sigterm: bool):
         assert outcome.startswith("terminated (SIGTERM)") and proc.returncode == -signal.SIGTERM
     run = store.get_run(run_id)
     assert run["status"] == "cancelled" and ("SIGKILL" if ignore_sigterm else "SIGTERM") in run["status_reason"]
+
+
+def test_a_process_that_dies_before_training_is_recorded_failed_with_its_last_log_line(where):
+    store = RunStore(where["runs_db"])
+    plan = launcher.plan_launch("smoke", TINY, run_id="r-dead", **where)
+    plan.argv = [sys.executable, "-c", "import sys; print('fatal: cannot import torch'); sys.exit(3)"]
+    launcher.start(store, plan)
+    deadline = time.monotonic() + 30
+    while launcher._alive(launcher.launch_info(store, "r-dead")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert launcher.reap_unstarted(store) == ["r-dead"]
+    run = store.get_run("r-dead")
+    assert run["status"] == "failed" and run["status_reason"].endswith(": fatal: cannot import torch")
+    assert launcher.reap_unstarted(store) == []
