@@ -14,7 +14,7 @@ import pytest
 
 from core.errors import ConfigError
 from core.runs import RunStore
-from core.train import launcher
+from core.train import launcher, processes
 
 TINY = [
     "data.dataset=demo",
@@ -110,7 +110,7 @@ def test_cancel_escalates_to_sigterm_then_sigkill(where, ignore_sigterm: bool):
     proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
     try:
         store.claim(run_id, pid=proc.pid)
-        launcher._record_launch(store, run_id, proc.pid, ["python"], "cpu", where["checkpoint_root"] / "x.log")
+        processes.record_launch(store, run_id, proc.pid, ["python"], "cpu", where["checkpoint_root"] / "x.log")
         outcome = launcher.cancel(store, run_id, grace_s=0.5, kill_after_s=0.5)
         proc.wait(timeout=10)
     finally:
@@ -130,7 +130,7 @@ def test_a_process_that_dies_before_training_is_recorded_failed_with_its_last_lo
     plan.argv = [sys.executable, "-c", "import sys; print('fatal: cannot import torch'); sys.exit(3)"]
     launcher.start(store, plan)
     deadline = time.monotonic() + 30
-    while launcher._alive(launcher.launch_info(store, "r-dead")) and time.monotonic() < deadline:
+    while processes.alive(launcher.launch_info(store, "r-dead")) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert launcher.reap_unstarted(store) == ["r-dead"]
     run = store.get_run("r-dead")
