@@ -108,6 +108,18 @@ CLASSES: dict[str, Signal] = {
 }
 """The 8 classes and how each clip of them is made."""
 
+CLASS_DESCRIPTIONS = {
+    "beep": "a pure tone of 300 Hz to 3 kHz for 0.12 to 0.35 s",
+    "rising chirp": "an exponential sweep upward, from 200-700 Hz to 2-6 kHz",
+    "falling chirp": "the same sweep downward",
+    "noise burst": "white noise gated on for 0.08 to 0.3 s",
+    "click train": "decaying clicks at 6 to 30 per second",
+    "harmonic stack": "a 100-400 Hz note with 5 to 10 harmonics",
+    "tremolo tone": "a 300 Hz to 2 kHz tone whose loudness swings 3 to 10 times a second",
+    "band noise": "noise in one band 100-600 Hz wide centred at 0.5 to 4 kHz",
+}
+"""One line per class, for the app's preview."""
+
 
 def synthesize(label: int, index: int) -> np.ndarray:
     """Clip ``index`` of class ``label``: float32 [16000] at 16 kHz, the same on every machine.
@@ -178,5 +190,6 @@ def scan(root: Path, **_: object) -> ClipList:
             "split_source": "fixed per class: 28 train, 6 valid, 6 test",
             "synthetic": True,
             "description": DESCRIPTION,
+            "class_descriptions": CLASS_DESCRIPTIONS,
         },
     )

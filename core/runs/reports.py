@@ -56,6 +56,33 @@ def _check_scores(path: Path, where: str, rep: Any, num_classes: int) -> None:
         raise _bad(path, f"{where}.top1 = {top1!r} is not an accuracy in [0, 1]")
 
 
+def read_json(path: str | os.PathLike, what: str = "JSON report", max_bytes: int = MAX_REPORT_BYTES) -> Any:
+    """Read a JSON file written by a run (a report), bounded in size and checked as plain data.
+
+    Raises:
+        RunStoreError: naming the file and what is wrong (missing, too big, unreadable, not JSON, too deep).
+    """
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > max_bytes:
+            raise _bad(p, f"{size} bytes is over the {max_bytes}-byte limit of a {what}")
+        with open(p, "rb") as f:
+            data = f.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise _bad(p, "no such file (was the run's folder moved or deleted?)") from None
+    except OSError as e:
+        raise _bad(p, f"cannot be read ({e.strerror or e})") from None
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except RecursionError:
+        raise _bad(p, f"nested too deeply to be a {what}") from None
+    except (UnicodeDecodeError, ValueError) as e:
+        raise _bad(p, f"not a {what} ({type(e).__name__}: {str(e).splitlines()[0]})") from None
+    check_plain(value, str(p), max_bytes=max_bytes, max_nodes=10_000_000, error=RunStoreError)
+    return value
+
+
 def read_report(path: str | os.PathLike) -> dict[str, Any]:
     """Read and check a test report.
 
@@ -63,23 +90,7 @@ def read_report(path: str | os.PathLike) -> dict[str, Any]:
         RunStoreError: naming the file and what is wrong (missing, too big, not JSON, wrong shape).
     """
     p = Path(path)
-    try:
-        size = p.stat().st_size
-        if size > MAX_REPORT_BYTES:
-            raise _bad(p, f"{size} bytes is over the {MAX_REPORT_BYTES}-byte limit of a test report")
-        with open(p, "rb") as f:
-            data = f.read(MAX_REPORT_BYTES + 1)
-    except FileNotFoundError:
-        raise _bad(p, "no such file (was the run's folder moved or deleted?)") from None
-    except OSError as e:
-        raise _bad(p, f"cannot be read ({e.strerror or e})") from None
-    try:
-        report = json.loads(data.decode("utf-8"))
-    except RecursionError:
-        raise _bad(p, "nested too deeply to be a test report") from None
-    except (UnicodeDecodeError, ValueError) as e:
-        raise _bad(p, f"not a JSON test report ({type(e).__name__}: {str(e).splitlines()[0]})") from None
-    check_plain(report, str(p), max_bytes=MAX_REPORT_BYTES, max_nodes=10_000_000, error=RunStoreError)
+    report = read_json(p, "JSON test report")
     if not isinstance(report, dict):
         raise _bad(p, "not a JSON object")
     names = report.get("class_names")
