@@ -90,12 +90,13 @@ def curves_figure(
         return None
     cols = 2
     nrows = -(-len(present) // cols)
+    height = height_per_row * nrows + 80
     fig = make_subplots(
         rows=nrows,
         cols=cols,
         subplot_titles=[t for _, t, _ in present],
         horizontal_spacing=0.08,
-        vertical_spacing=0.5 / max(nrows, 1) / 2.5,
+        vertical_spacing=min(0.3, 90 / height),  # room for an x-axis title and the next panel's title
     )
     meta = runs.set_index("id")
     colour = _styles([meta.at[r, colour_by] for r in meta.index], COLOURS)
@@ -134,7 +135,7 @@ def curves_figure(
         if panel in FRACTION_PANELS:
             fig.update_yaxes(tickformat=".0%", row=row, col=col)
     fig.update_layout(
-        height=height_per_row * nrows + 80,
+        height=height,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         legend={"orientation": "h", "y": -0.05},
         hovermode="closest",

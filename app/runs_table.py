@@ -73,6 +73,10 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
+def _text(value: Any) -> str | None:
+    return None if value is None or isinstance(value, dict | list) else str(value)
+
+
 def run_row(run: dict[str, Any], progress: dict[str, Any] | None = None) -> dict[str, Any]:
     """The table's row for one run (``progress`` from :meth:`core.runs.RunStore.progress`)."""
     config = run.get("config") or {}
@@ -89,13 +93,13 @@ def run_row(run: dict[str, Any], progress: dict[str, Any] | None = None) -> dict
     done = progress.get("epochs_done", 0)
     return {
         "id": run["id"],
-        "name": run.get("name"),
-        "status": run.get("status"),
-        "dataset": data.get("dataset"),
-        "regime": model.get("regime"),
+        "name": _text(run.get("name")),
+        "status": _text(run.get("status")),
+        "dataset": _text(data.get("dataset")),
+        "regime": _text(model.get("regime")),
         "input": input_of(model.get("encoder")),
-        "encoder": model.get("encoder"),
-        "augment": aug.get("names"),
+        "encoder": _text(model.get("encoder")),
+        "augment": _text(aug.get("names")),
         "label fraction": _number(data.get("label_fraction")),
         "epochs": f"{done}/{planned if planned is not None else '?'}",
         "best valid": _number(final.get(f"best/{monitor}")),

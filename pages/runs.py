@@ -109,11 +109,14 @@ def curves() -> None:
 
 curves()
 st.subheader("Run detail")
+choices = list(shown["id"]) or list(frame["id"])
+names = frame.set_index("id")["name"]
 detail = st.selectbox(
     "Run",
-    selected or list(frame["id"]),
+    choices,
+    index=choices.index(selected[0]) if selected and selected[0] in choices else 0,
     key="runs:detail",
-    format_func=lambda r: f"{frame.set_index('id').at[r, 'name']} ({r})",
+    format_func=lambda r: f"{names.get(r)} ({r})",
 )
 if detail:
     run_detail(store, detail)

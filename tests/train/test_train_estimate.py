@@ -18,19 +18,7 @@ from core.train.trainer import Trainer
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def demo_env(tmp_path_factory):
-    cache = tmp_path_factory.mktemp("cache")
-    old = os.environ.get("CLAR_CACHE_DIR")
-    os.environ["CLAR_CACHE_DIR"] = str(cache)
-    yield cache
-    if old is None:
-        os.environ.pop("CLAR_CACHE_DIR")
-    else:
-        os.environ["CLAR_CACHE_DIR"] = old
-
-
-def test_estimate_matches_the_trainers_plan_and_adds_up(demo_env):
+def test_estimate_matches_the_trainers_plan_and_adds_up():
     cfg = load_config(
         "demo", ["schedule.epochs=3", "eval.every=2", "augment.names=fade+noise+time_mask", "data.batch_size=48"]
     )
@@ -47,13 +35,13 @@ def test_estimate_matches_the_trainers_plan_and_adds_up(demo_env):
     assert "2 optimiser steps of 48 clips timed on cpu" in est.basis and "twice" in est.basis
 
 
-def test_a_waveform_encoder_has_no_feature_cost(demo_env):
+def test_a_waveform_encoder_has_no_feature_cost():
     cfg = load_config("demo", ["schedule.epochs=1", "model.encoder=small_cnn_1d", "augment.names=none"])
     est = estimate_run(cfg, timed_steps=1)
     assert est.features_ms_per_clip == 0.0 and est.augment_ms_per_clip == {}
 
 
-def test_cli_json(demo_env):
+def test_cli_json():
     env = dict(os.environ, PYTHONPATH=str(REPO))
     cmd = [sys.executable, "-m", "core", "estimate", "--config", "demo", "--set", "schedule.epochs=2", "--steps", "1"]
     out = subprocess.run([*cmd, "--json"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
