@@ -38,7 +38,7 @@ def test_changes_become_overrides_that_core_accepts():
         "model.regime=simclr", "model.encoder=resnet18_1d", "schedule.epochs=3", "optim.lr=0.0003",
         'runtime.name="my run"',
     ]  # fmt: skip
-    cfg, key, message = validate_overrides("paper/fsdd/clar_2d", sets)
+    cfg, _, message = validate_overrides("paper/fsdd/clar_2d", sets)
     assert message is None and cfg.runtime.name == "my run" and cfg.input_kind == "waveform"
 
 
