@@ -111,9 +111,15 @@ def main(argv: list[str] | None = None) -> int:
         "--client.showErrorDetails",
         "none",
     ]
+    import click
     from streamlit.web import cli
 
-    return int(cli.main() or 0)
+    try:
+        cli.main(standalone_mode=False)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        pass
+    print("CLAR Studio stopped. Training runs it started keep going; the app shows them again when restarted.")
+    return 0
 
 
 if __name__ == "__main__":
