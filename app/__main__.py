@@ -7,6 +7,7 @@ separate processes: stopping the app (Ctrl-C) leaves them running, and the app s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import os
 import secrets
@@ -29,6 +30,7 @@ def _is_loopback(host: str) -> bool:
 def _port_free(host: str, port: int) -> bool:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: a TIME_WAIT is no conflict
         try:
             s.bind((host, port))
         except OSError:
@@ -114,10 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     import click
     from streamlit.web import cli
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt, click.exceptions.Abort):
         cli.main(standalone_mode=False)
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        pass
     print("CLAR Studio stopped. Training runs it started keep going; the app shows them again when restarted.")
     return 0
 

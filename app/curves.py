@@ -98,7 +98,7 @@ def curves_figure(
         horizontal_spacing=0.08,
         vertical_spacing=min(0.3, 90 / height),  # room for an x-axis title and the next panel's title
     )
-    meta = runs.set_index("id")
+    meta = runs.set_index("id", drop=False)
     colour = _styles([meta.at[r, colour_by] for r in meta.index], COLOURS)
     dash = _styles([meta.at[r, dash_by] for r in meta.index], DASHES) if dash_by else {}
     xcol = {"epoch": "epoch", "step": "step", "wall": "wall_min"}[x]

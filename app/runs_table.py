@@ -32,15 +32,15 @@ COLUMNS = (
     "started",
 )
 GROUP_AXES = {
+    "run": "id",
     "regime": "regime",
     "input kind": "input",
     "augmentation set": "augment",
     "label fraction": "label fraction",
     "dataset": "dataset",
     "encoder": "encoder",
-    "run": "name",
 }
-"""Groupings for colour and line style: CLAR's own axes (and the run itself)."""
+"""Groupings for colour and line style: each run, or CLAR's own axes."""
 
 
 def _section(config: Any, name: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,7 +13,8 @@ class HeartbeatThread(threading.Thread):
     """The owner's heartbeat and cancel poll, in a daemon thread.
 
     Calls ``store.heartbeat(run_id, owner)`` every ``interval_s`` seconds until :meth:`stop`, and polls for a cancel
-    request.
+    request every ``poll_s`` seconds (a cheap read), so that a cancel takes effect within about a second however
+    long the heartbeat interval.
 
     Attributes:
         lost: set once a heartbeat reports that another process owns the run; the thread then stops beating.
@@ -20,9 +22,12 @@ class HeartbeatThread(threading.Thread):
         error: the last exception a beat raised (a busy store is retried at the next beat).
     """
 
-    def __init__(self, store: Any, run_id: str, interval_s: float = 10.0, owner: str | None = None) -> None:
+    def __init__(
+        self, store: Any, run_id: str, interval_s: float = 10.0, owner: str | None = None, poll_s: float = 1.0
+    ) -> None:
         super().__init__(name=f"heartbeat-{run_id}", daemon=True)
         self.store, self.run_id, self.interval_s, self.owner = store, run_id, float(interval_s), owner
+        self.poll_s = min(float(poll_s), self.interval_s)
         self._stop_event = threading.Event()
         self.lost = threading.Event()
         self.cancelled = threading.Event()
@@ -40,10 +45,23 @@ class HeartbeatThread(threading.Thread):
         except Exception as e:  # keep beating through a transient failure; report the last one
             self.error = e
 
+    def poll(self) -> None:
+        """Check for a cancel request, now."""
+        try:
+            if self.store.cancel_requested(self.run_id):
+                self.cancelled.set()
+        except Exception as e:
+            self.error = e
+
     def run(self) -> None:
-        """Beat every ``interval_s`` seconds until stopped or the run is lost."""
-        while not self._stop_event.wait(self.interval_s):
-            self.beat()
+        """Beat every ``interval_s`` seconds, and poll for a cancel every ``poll_s``, until stopped or lost."""
+        next_beat = time.monotonic() + self.interval_s
+        while not self._stop_event.wait(max(0.0, min(self.poll_s, next_beat - time.monotonic()))):
+            if time.monotonic() >= next_beat:
+                self.beat()
+                next_beat = time.monotonic() + self.interval_s
+            else:
+                self.poll()
 
     def stop(self, timeout: float | None = 5.0) -> None:
         """Stop beating and wait up to ``timeout`` seconds for the thread."""

@@ -104,6 +104,8 @@ def test_curves_leave_out_epoch_means_and_draw_one_panel_per_metric(store):
     assert titles == [t for p, t, _ in PANELS if p in set(frame["panel"])] and "Validation: kNN probe" not in titles
     assert {tr.line.dash for tr in fig.data} == {"solid"} and len(fig.data) == len(titles)
     assert not math.isnan(fig.data[0].x[0])
+    by_run = curves_figure(frame, table, x="wall", colour_by="id", dash_by="regime")
+    assert len(by_run.data) == len(titles)
 
 
 def test_no_curves_yet(store):

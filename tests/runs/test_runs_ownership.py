@@ -131,3 +131,20 @@ def test_schema_1_database_is_upgraded_in_place(tmp_path: Path):
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     store.set_setting("data_dirs", ["/x"])
     assert RunStore(path).get_setting("data_dirs") == ["/x"]
+
+
+def test_a_cancel_is_seen_within_the_poll_interval_not_the_heartbeat_interval(tmp_path):
+    store = RunStore(tmp_path / "runs.sqlite")
+    rid = store.create_run("r", {})
+    owner = store.claim(rid, heartbeat_s=30.0, stale_after_s=120.0)
+    beat = HeartbeatThread(store, rid, interval_s=30.0, owner=owner, poll_s=0.1)
+    beat.start()
+    try:
+        time.sleep(0.3)
+        assert not beat.cancelled.is_set()
+        t0 = time.monotonic()
+        store.request_cancel(rid)
+        assert beat.cancelled.wait(5.0)
+        assert time.monotonic() - t0 < 2.0  # a heartbeat interval is 30 s
+    finally:
+        beat.stop()
