@@ -9,6 +9,8 @@ access token (see :mod:`app.access`).
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -19,13 +21,34 @@ from app.access import TokenMiddleware
 from app.dispatcher import QueueDispatcher
 from app.navigation import URL_PATHS
 
+log = logging.getLogger(__name__)
 streamlit_app = st.App(str(Path(__file__).with_name("main.py")))
+
+
+WARM_MODULES = (
+    "torch", "pandas", "plotly.graph_objects", "plotly.subplots", "core.config", "core.train.launcher",
+    "app.train_form", "app.launch_panel", "app.active_runs", "app.runs_table", "app.curves", "app.run_detail",
+    "app.datasets",
+)  # fmt: skip
+"""Imported in the background at start, so that the first page a user opens does not wait for them (never
+librosa, numba or umap: their first use compiles for seconds, and only a page that needs them imports them)."""
+
+
+def _warm_up() -> None:
+    import importlib
+
+    for name in WARM_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception as e:  # a page that needs it will say what is wrong
+            log.warning("warm-up: importing %s failed: %s", name, e)
 
 
 @asynccontextmanager
 async def lifespan(fastapi_app: FastAPI):
-    """Start Streamlit's runtime and the queue dispatcher; stop both on shutdown."""
+    """Start Streamlit's runtime, the warm-up and the queue dispatcher; stop them on shutdown."""
     async with streamlit_app.lifespan()(fastapi_app):
+        threading.Thread(target=_warm_up, name="clar-warm-up", daemon=True).start()
         dispatcher = QueueDispatcher()
         dispatcher.start()
         try:

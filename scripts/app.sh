@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Set up .venv and launch CLAR Studio. Until the browser app lands, this opens the command line help.
+# Set up .venv and serve CLAR Studio in the browser (python -m app; Ctrl-C stops it, training runs keep going).
+# Arguments go to python -m app, e.g. scripts/app.sh --port 8502 --data-dir ~/sounds. The command line is
+# python -m core (.venv/bin/python -m core --help).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-export CLAR_DATA_DIR=${CLAR_DATA_DIR:-$(cd .. && pwd)/shared/data}
-exec .venv/bin/python -m core "${@:---help}"
+if [ -z "${CLAR_DATA_DIR:-}" ] && [ -d ../shared/data ]; then export CLAR_DATA_DIR=$(cd ../shared/data && pwd); fi
+exec .venv/bin/python -m app "$@"

@@ -24,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a config value"
     )
+    p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (overrides runtime.device)")
     p.add_argument("--steps", type=int, default=3, help="optimiser steps to time after the warm-up (default 3)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=handler)
@@ -38,7 +39,8 @@ def handler(args: argparse.Namespace) -> int:
 
     if not 1 <= args.steps <= 100:
         raise ConfigError(f"estimate: --steps {args.steps} must be in [1, 100]")
-    config = load_config(args.config, args.overrides)
+    sets = [*args.overrides, *([f"runtime.device={args.device}"] if args.device else [])]
+    config = load_config(args.config, sets)
     est = estimate_run(config, timed_steps=args.steps)
     if args.json:
         print(json.dumps({**asdict(est), "epoch_seconds": est.epoch_seconds}))

@@ -62,7 +62,7 @@ DESCRIPTIONS = {
     "esc10": "ESC-10: 400 environmental sounds of 5 s, 10 classes, 5 folds",
     "esc50": "ESC-50: 2,000 environmental sounds of 5 s, 50 classes, 5 folds",
     "sc09": "SC09: the spoken digits zero to nine of Speech Commands, 1 s",
-    "speech_commands": "Speech Commands: 1 s spoken words, 35 classes (v0.02)",
+    "speech_commands": "Speech Commands: 1 s spoken words, 30 classes (v0.01) or 35 (v0.02)",
     "nsynth": "NSynth: 4 s musical notes; instrument family or pitch",
     "fsdd": "Free Spoken Digit Dataset: 3,000 spoken digits, 6 speakers",
     "demo": "Demo (SYNTHETIC): 8 classes x 40 generated one-second sounds, for trying the app",

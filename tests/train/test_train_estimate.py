@@ -43,11 +43,13 @@ def test_a_waveform_encoder_has_no_feature_cost():
 
 def test_cli_json():
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    cmd = [sys.executable, "-m", "core", "estimate", "--config", "demo", "--set", "schedule.epochs=2", "--steps", "1"]
+    cmd = [sys.executable, "-m", "core", "estimate", "--config", "demo", "--set", "schedule.epochs=2", "--steps", "1",
+           "--device", "cpu"]
     out = subprocess.run([*cmd, "--json"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     got = json.loads(out.stdout)
     assert got["total_steps"] == 14 and got["epoch_seconds"] == pytest.approx(7 * got["seconds_per_step"])
+    assert "timed on cpu" in got["basis"]
     bad = subprocess.run([*cmd, "--set", "augment.names=echo"], cwd=REPO, env=env, capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "augment.names" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
