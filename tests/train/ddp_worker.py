@@ -54,7 +54,7 @@ def main(out_path: str) -> None:
         }
     if info.is_main:
         torch.save(results, out_path)
-    ddp.cleanup(info)
+    ddp.cleanup(info, wait_for_all=True)  # no rank tears down gloo while another still uses it
 
 
 if __name__ == "__main__":
