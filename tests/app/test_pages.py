@@ -158,3 +158,20 @@ def test_a_run_that_fails_at_start_shows_its_reason(app_env, page):
     assert run["status"] == "failed" and "/nowhere/at/all does not exist" in run["status_reason"]
     at = page("train")
     assert not at.exception and "/nowhere/at/all does not exist" in _texts(at)
+
+
+def test_a_launch_onto_a_busy_device_asks_and_can_queue(app_env, page):
+    store = RunStore(app_env["runs_db"])
+    busy = store.create_run("already training", {**CONFIG, "runtime": {"device": "cpu"}})
+    store.claim(busy)  # this process, alive: the CPU is taken
+    at = page("train")
+    at.button(key="train:launch").click().run()
+    (warning,) = at.warning
+    assert warning.value.startswith(f"cpu is in use by {busy}.") and "queue this run" in warning.value
+    at.button(key="train:queue").click().run()
+    assert not at.exception and "Queued run" in _texts(at) and "#1 on cpu" in _texts(at)
+    (entry,) = store.queued()
+    assert entry["device"] == "cpu" and entry["argv"][entry["argv"].index("--run-id") + 1] == entry["run_id"]
+    assert store.get_run(entry["run_id"])["status"] == "created"
+    assert launcher.dispatch_queue(store) == []  # still busy: it waits
+    assert launcher.unqueue(store, entry["run_id"]) and store.get_run(entry["run_id"])["status"] == "cancelled"

@@ -1,11 +1,14 @@
 """The served app in headless chromium: every page opens without a console error; a tiny run is launched from
-the Train form, its progress bar moves and it finishes; its curve appears on the Runs page; a second run is
-cancelled; after a restart of the app both runs are still there. Real widgets only."""
+the Train form, its progress bar moves and it finishes; its curve and test report appear on the Runs page, and
+Evaluate runs the offline evaluation; a second run is cancelled; after a restart of the app every run is still
+there and a run that was training goes on, live. Real widgets only."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from conftest import TinyRuns, save_screenshot, wait_for_app
+from conftest import TinyRuns, launch_demo_run, save_screenshot, wait_for_app
 
 from core.runs import RunStore
 
@@ -76,10 +79,39 @@ def test_screenshots_of_every_page(page, served_app, tiny_runs: TinyRuns, artifa
         assert shot.stat().st_size > 20_000
 
 
-def test_after_a_restart_both_runs_are_still_there(page, served_app, tiny_runs: TinyRuns):
+def test_evaluate_runs_the_offline_linear_evaluation(page, served_app, tiny_runs: TinyRuns):
+    page.goto(served_app.url + "/runs")
+    page.locator(CONTENT["Runs"]).first.wait_for()
+    page.get_by_label("Run", exact=True).click()
+    page.keyboard.type(tiny_runs.finished)
+    page.keyboard.press("Enter")
+    wait_for_app(page)
+    page.get_by_role("tab", name="Evaluate").click()
+    page.get_by_role("button", name="Evaluate").click()
+    report = page.locator("code", has_text="test top-1").first
+    report.wait_for(timeout=180_000)
+    assert f"(run {tiny_runs.finished}, clar, epoch" in report.inner_text()
+    kinds = [a["kind"] for a in RunStore(served_app.runs_db).artifacts(tiny_runs.finished)]
+    assert "eval_report" in kinds and "probe" in kinds
+    assert page.console.errors() == []
+
+
+def test_a_restart_keeps_every_run_and_a_training_run_goes_on(page, served_app, tiny_runs: TinyRuns):
+    training = launch_demo_run(page, served_app, epochs=200)
+    card = page.locator(f".st-key-active-{training}")
+    card.get_by_text(re.compile(r"^epoch \d+/200")).wait_for(timeout=120_000)
+    page.goto("about:blank")  # (a page left open would log its reconnection attempts while the app is down)
     assert served_app.restart() == 0  # Ctrl-C: a clean stop
+    store = RunStore(served_app.runs_db)
+    assert store.get_run(training)["status"] == "running"  # its own process: the app's stop did not touch it
     page.goto(served_app.url + "/runs")
     wait_for_app(page)
-    for rid in (tiny_runs.finished, tiny_runs.cancelled):  # (the table is a canvas: its text is not in the DOM)
+    for rid in (tiny_runs.finished, tiny_runs.cancelled, training):  # (the table is a canvas: look at the legend)
         page.locator(".js-plotly-plot .legendtext", has_text=rid).first.wait_for()
+    page.goto(served_app.url + "/")
+    card = page.locator(f".st-key-active-{training}")
+    card.get_by_text(re.compile(r"^epoch \d+/200")).wait_for()  # still training, live on the restarted app
+    card.get_by_role("button", name="Cancel").click()
+    page.get_by_text(re.compile(r"^Cancelled: ")).wait_for(timeout=60_000)
+    assert store.get_run(training)["status"] == "cancelled"
     assert page.console.errors() == []
