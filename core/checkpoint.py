@@ -120,6 +120,21 @@ def atomic_save(obj: dict[str, Any], path: str | os.PathLike, before_commit: Cal
     return path
 
 
+TRAINING_STATE_KEYS = ("optimizer", "scheduler", "scaler", "rng", "bad_evals")
+"""What only a resumed training run needs; a model for inference (a shipped one) leaves it out."""
+
+
+def weights_only(state: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint for inference only: ``state`` without the training state, with its own checksum.
+
+    It loads like any checkpoint (:func:`load_checkpoint`, ``torch.load(weights_only=True)``) but cannot be
+    resumed: the optimiser, scheduler, scaler and random states are gone.
+    """
+    out = {k: v for k, v in state.items() if k not in TRAINING_STATE_KEYS and k != "checksum"}
+    out["checksum"] = state_checksum(out)
+    return out
+
+
 # -- reading ----------------------------------------------------------------------------------------------
 
 

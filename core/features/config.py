@@ -24,6 +24,7 @@ from typing import Any
 
 from core import SAMPLE_RATE
 from core.errors import ConfigError
+from core.features.mel import mel_frequencies
 
 WINDOWS = ("hann", "hamming", "blackman")
 STFT_SCALES = ("linear", "log")
@@ -110,6 +111,16 @@ class FeatureConfig:
             return [self.stft_fmin * math.exp(k * step) for k in range(self.stft_bins)]
         d = self.decimation
         return [d * m * self.sample_rate / self.stft_n_fft for m in range(self.stft_bins)]
+
+    def mel_frequencies(self) -> list[float]:
+        """Centre frequency (Hz) of each Mel band (the peak of its triangular filter)."""
+        fmax = self.mel_fmax if self.mel_fmax is not None else self.sample_rate / 2
+        return [float(f) for f in mel_frequencies(self.n_mels + 2, self.mel_fmin, fmax, self.mel_scale)[1:-1]]
+
+    def frame_times(self, num_frames: int) -> list[float]:
+        """Time (seconds) at the centre of each frame (``center``: frame t is centred on sample t * hop)."""
+        offset = 0 if self.center else max(self.stft_n_fft, self.mel_n_fft) / 2
+        return [(t * self.hop_length + offset) / self.sample_rate for t in range(num_frames)]
 
     def to_dict(self) -> dict[str, Any]:
         """A plain JSON-able dict of every field."""

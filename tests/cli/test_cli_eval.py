@@ -46,6 +46,28 @@ def test_classify_gives_top_k_json_and_reports_bad_files(runs, tmp_path, capsys)
     assert "noise.wav" in out["results"][1]["error"] and "top_k" not in out["results"][1]
 
 
+def test_classify_scores_a_long_clip_in_half_overlapping_windows(runs, tmp_path, capsys):
+    from core.audio import save_audio
+    from core.inference.windows import window_starts
+
+    files = [p for p, _, take in fsdd_clips(speaker="jackson", takes=range(1)) if take == 0][:3]
+    long = torch.cat([load_audio(f) for f in files])  # about 1.5 s of three digits: more than one window
+    path = tmp_path / "three_digits.wav"
+    save_audio(path, long)
+    wave = load_audio(path)
+    assert main(["classify", "--checkpoint", str(runs["clar2d"]), "--device", "cpu", str(path)]) == 0
+    (result,) = json.loads(capsys.readouterr().out)["results"]
+    starts = window_starts(len(wave), 16000, 8000)
+    assert result["windows"] == len(starts) >= 2
+    trained = load_trained(runs["clar2d"], device="cpu")
+    windows = torch.stack([torch.nn.functional.pad(wave[s : s + 16000], (0, max(0, s + 16000 - len(wave))))
+                           for s in starts])  # fmt: skip
+    mean = trained.predict(windows).mean(dim=0)
+    top = mean.topk(5)
+    assert [t["label"] for t in result["top_k"]] == [trained.class_names[int(c)] for c in top.indices]
+    np.testing.assert_allclose([t["probability"] for t in result["top_k"]], top.values.numpy(), atol=1e-5)
+
+
 def test_classify_a_simclr_run_needs_eval_first(runs, capsys):
     clip = str(fsdd_clips(takes=range(1))[0][0])
     assert main(["classify", "--checkpoint", str(runs["simclr"]), "--device", "cpu", clip]) == 2

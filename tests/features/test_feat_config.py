@@ -96,3 +96,17 @@ def test_unknown_preset_and_bad_dict():
         FeatureConfig.from_dict({**FEATURE_PRESETS["paper"].to_dict(), "n_mfcc": 20})
     with pytest.raises(ConfigError, match="num_samples"):
         FEATURE_PRESETS["paper"].num_frames(0)
+
+
+def test_axes_of_the_feature_images_match_librosa():
+    import librosa
+    import numpy as np
+
+    from core.features import feature_config
+
+    cfg = feature_config("paper")
+    ref = librosa.mel_frequencies(cfg.n_mels + 2, fmin=cfg.mel_fmin, fmax=cfg.mel_fmax, htk=False)[1:-1]
+    np.testing.assert_allclose(cfg.mel_frequencies(), ref, rtol=1e-10)
+    times = cfg.frame_times(cfg.num_frames(16000))
+    np.testing.assert_allclose(times, librosa.frames_to_time(np.arange(126), sr=16000, hop_length=128))
+    assert len(cfg.stft_frequencies()) == len(cfg.mel_frequencies()) == cfg.n_mels

@@ -43,8 +43,20 @@ def test_a_waveform_encoder_has_no_feature_cost():
 
 def test_cli_json():
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    cmd = [sys.executable, "-m", "core", "estimate", "--config", "demo", "--set", "schedule.epochs=2", "--steps", "1",
-           "--device", "cpu"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "core",
+        "estimate",
+        "--config",
+        "demo",
+        "--set",
+        "schedule.epochs=2",
+        "--steps",
+        "1",
+        "--device",
+        "cpu",
+    ]
     out = subprocess.run([*cmd, "--json"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     got = json.loads(out.stdout)
