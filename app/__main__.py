@@ -11,8 +11,10 @@ import contextlib
 import ipaddress
 import os
 import secrets
+import shutil
 import socket
 import sys
+import tempfile
 from pathlib import Path
 
 SERVER = Path(__file__).with_name("server.py")
@@ -73,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
             f"error: port {args.port} on {args.host} is in use (another CLAR Studio?); choose --port", file=sys.stderr
         )
         return 2
+    uploads = tempfile.mkdtemp(prefix="clar-studio-uploads-")  # Gradio's uploads and outputs; removed at exit
+    os.environ["GRADIO_TEMP_DIR"] = uploads
     env = os.environ
     env.update(
         GRADIO_ANALYTICS_ENABLED="False", HF_HUB_DISABLE_TELEMETRY="1", STREAMLIT_BROWSER_GATHER_USAGE_STATS="false"
@@ -116,8 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     import click
     from streamlit.web import cli
 
-    with contextlib.suppress(KeyboardInterrupt, click.exceptions.Abort):
-        cli.main(standalone_mode=False)
+    try:
+        with contextlib.suppress(KeyboardInterrupt, click.exceptions.Abort):
+            cli.main(standalone_mode=False)
+    finally:
+        shutil.rmtree(uploads, ignore_errors=True)
     print("CLAR Studio stopped. Training runs it started keep going; the app shows them again when restarted.")
     return 0
 

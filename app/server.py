@@ -14,14 +14,18 @@ import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import gradio as gr
 import streamlit as st
 from fastapi import FastAPI
 
 from app.access import TokenMiddleware
 from app.dispatcher import QueueDispatcher
+from app.gradio_app import build as build_gradio
+from app.gradio_io import UPLOAD_LIMIT
 from app.navigation import URL_PATHS
 
 log = logging.getLogger(__name__)
+GRADIO_PATH = "/gradio"
 streamlit_app = st.App(str(Path(__file__).with_name("main.py")))
 
 
@@ -79,7 +83,13 @@ class BaseUrlScript:
     async def __call__(self, scope, receive, send) -> None:
         """Pass everything through, adding the script to the HTML of a page."""
         path = scope.get("path", "")
-        if scope["type"] != "http" or scope.get("method") != "GET" or "/_stcore/" in path or "." in path[-8:]:
+        if (
+            scope["type"] != "http"
+            or scope.get("method") != "GET"
+            or "/_stcore/" in path
+            or path.startswith(GRADIO_PATH)
+            or "." in path[-8:]
+        ):
             await self.app(scope, receive, send)
             return
         # a page (not an asset): ask for it uncompressed, so that the script can go in
@@ -116,4 +126,5 @@ class BaseUrlScript:
 app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
 TokenMiddleware.install(app)
 app.add_middleware(BaseUrlScript)
+gr.mount_gradio_app(app, build_gradio(), path=GRADIO_PATH, max_file_size=UPLOAD_LIMIT, footer_links=["api"])
 app.mount("/", streamlit_app)

@@ -289,6 +289,21 @@ def load_audio_numpy(
     return np.ascontiguousarray(mono, dtype=np.float32)
 
 
+SILENCE_DBFS = -90.0
+"""A clip whose peak is below this level (dB full scale) is silence: nothing to hear, augment or classify."""
+
+
+def check_audible(wave: torch.Tensor | np.ndarray, source: str | os.PathLike) -> None:
+    """Raise AudioLoadError naming ``source`` when the clip is empty or silent (peak below :data:`SILENCE_DBFS`)."""
+    x = np.asarray(wave)
+    if x.size == 0:
+        raise AudioLoadError(source, "the clip has no samples")
+    peak = float(np.abs(x).max())
+    if peak <= 10 ** (SILENCE_DBFS / 20):
+        level = "digital silence" if peak == 0 else f"its peak is {20 * np.log10(peak):.0f} dBFS"
+        raise AudioLoadError(source, f"the clip is silent ({level}): there is nothing to hear or classify")
+
+
 def save_audio(
     path: str | os.PathLike,
     x: np.ndarray | torch.Tensor,

@@ -46,8 +46,9 @@ class AugmentedPair:
     names: list[str] = field(default_factory=list)
 
 
-def build_chain(names: Sequence[str], preset: str = "paper", p: float = 1.0,
-                noise_colors: Sequence[str] | None = None) -> Compose:  # fmt: skip
+def build_chain(
+    names: Sequence[str], preset: str = "paper", p: float = 1.0, noise_colors: Sequence[str] | None = None
+) -> Compose:
     """The chain of the chosen augmentations, in the canonical order, each with probability ``p``.
 
     Raises:
@@ -69,8 +70,15 @@ def build_chain(names: Sequence[str], preset: str = "paper", p: float = 1.0,
     return Compose(chain)
 
 
-def draw_pair(wave: Tensor, names: Sequence[str], *, preset: str = "paper", p: float = 1.0, seed: int = 0,
-              noise_colors: Sequence[str] | None = None) -> AugmentedPair:  # fmt: skip
+def draw_pair(
+    wave: Tensor,
+    names: Sequence[str],
+    *,
+    preset: str = "paper",
+    p: float = 1.0,
+    seed: int = 0,
+    noise_colors: Sequence[str] | None = None,
+) -> AugmentedPair:
     """Two views of ``wave`` [T] (16 kHz) drawn from ``seed`` (see the module docstring)."""
     if not 0 <= int(seed) <= MAX_SEED:
         raise ConfigError(f"seed {seed}: must be an integer in [0, 2**63)")
@@ -102,8 +110,10 @@ def readable(step: dict[str, Any], sample_rate: int = SAMPLE_RATE) -> str:
     if name == "time_shift":
         return f"shifted {1000 * int(step['shift']) / sample_rate:+.0f} ms"
     if name == "fade":
-        return (f"{step['shape']} fade: in over {_ms(step['fade_in'], sample_rate)}, out over "
-                f"{_ms(step['fade_out'], sample_rate)}")  # fmt: skip
+        return (
+            f"{step['shape']} fade: in over {_ms(step['fade_in'], sample_rate)}, out over "
+            f"{_ms(step['fade_out'], sample_rate)}"
+        )
     return ", ".join(f"{k} {v}" for k, v in step.items() if k not in ("augmentation", "applied", "seed"))
 
 

@@ -31,6 +31,22 @@ def git_commit(repo: Path | None = None) -> str | None:
     return sha + ("-dirty" if dirty else "")
 
 
+def cpu_description() -> str:
+    """The CPU's model name and the cores this process may use, e.g. ``AMD EPYC 7B13, 2 cores``."""
+    import os
+
+    name = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{name}, {cores} cores"
+
+
 def provenance(device: str) -> dict[str, Any]:
     """Git commit, package versions, device and host: saved with every run beside the config."""
     versions = {}

@@ -133,8 +133,9 @@ class NeighbourIndex:
                     audio, missing = candidate, None
                 else:
                     missing = f"{self.paths[i]} is not in {root}"
-            out.append(Neighbour(int(i), float(sims[i]), self.class_names[self.labels[i]], self.paths[i], audio,
-                                 missing))  # fmt: skip
+            out.append(
+                Neighbour(int(i), float(sims[i]), self.class_names[self.labels[i]], self.paths[i], audio, missing)
+            )
         return out
 
     def _root(self, data_root: Path | None) -> tuple[Path | None, str | None]:
@@ -148,9 +149,22 @@ class NeighbourIndex:
             return None, f"the {self.dataset} audio is not on this machine (python -m core data download ...)"
 
 
-def build_index(embeddings: np.ndarray, labels: np.ndarray, paths: list[str], root: str | os.PathLike,
-                class_names: list[str], dataset: str, task: str = "") -> NeighbourIndex:  # fmt: skip
+def build_index(
+    embeddings: np.ndarray,
+    labels: np.ndarray,
+    paths: list[str],
+    root: str | os.PathLike,
+    class_names: list[str],
+    dataset: str,
+    task: str = "",
+) -> NeighbourIndex:
     """An index of labelled clips: each path is stored relative to the dataset folder ``root``."""
     keep = np.asarray(labels) >= 0
     rel = [os.path.relpath(p, root) for p, k in zip(paths, keep, strict=True) if k]
     return NeighbourIndex(np.asarray(embeddings)[keep], np.asarray(labels)[keep], rel, list(class_names), dataset, task)
+
+
+def embedding_similarity(trained, a: torch.Tensor, b: torch.Tensor) -> float:
+    """Cosine similarity of the embeddings ``h`` of two clean clips [T] of equal length, in [-1, 1]."""
+    h = trained.embed(torch.stack([torch.as_tensor(a), torch.as_tensor(b)]))
+    return float(torch.nn.functional.cosine_similarity(h[0:1], h[1:2]).item())
