@@ -86,14 +86,19 @@ def build() -> gr.Dropdown:
     default = models.default_key()
     with gr.Row():
         with gr.Column(scale=1):
-            audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label="A clip (upload or record)")
+            audio = gr.Audio(
+                sources=["upload", "microphone"],
+                type="filepath",
+                label="A clip (upload or record)",
+                elem_id="classify-clip",
+            )
             model = gr.Dropdown(
                 keys, value=default, label="Model", info="shipped models first, then your finished runs, newest first"
             )
-            go = gr.Button("Classify", variant="primary")
+            go = gr.Button("Classify", variant="primary", elem_id="classify-go")
         with gr.Column(scale=1):
-            top = gr.Label(num_top_classes=5, label="Top 5")
-            windows = gr.Markdown()
+            top = gr.Label(num_top_classes=5, label="Top 5", elem_id="classify-top")
+            windows = gr.Markdown(elem_id="classify-windows")
     over_time = gr.Plot(label="Top classes over time (long clips)")
     seen = gr.Plot(label="The features the model saw")
     gr.Markdown("#### The nearest training clips in the model's embedding space")

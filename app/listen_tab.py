@@ -104,9 +104,14 @@ def build() -> gr.Dropdown:
                 dataset = gr.Dropdown(datasets, value="demo" if "demo" in datasets else None, label="Dataset")
                 first = list(list_clips("demo").class_names) if "demo" in datasets else []
                 klass = gr.Dropdown(["(any)", *first], value="(any)", label="Class")
-            pick = gr.Button("Random clip from the dataset", icon=None)
+            pick = gr.Button("Random clip from the dataset", elem_id="listen-pick")
             caption = gr.Markdown()
-            audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Clip (or upload / record)")
+            audio = gr.Audio(
+                sources=["upload", "microphone"],
+                type="filepath",
+                label="Clip (or upload / record)",
+                elem_id="listen-clip",
+            )
         with gr.Column(scale=1):
             gr.Markdown("#### Augmentations")
             augs = gr.CheckboxGroup(list(CANONICAL_ORDER), value=DEFAULT_AUGMENTATIONS, label="Augmentations")
@@ -115,23 +120,27 @@ def build() -> gr.Dropdown:
                 preset = gr.Radio(["paper", "authors"], value="paper", label="Preset")
                 p = gr.Slider(0, 1, value=1.0, step=0.05, label="p (each augmentation)")
             with gr.Row():
-                seed = gr.Number(value=0, precision=0, label="Seed", minimum=0)
+                seed = gr.Number(value=0, precision=0, label="Seed", minimum=0, elem_id="listen-seed")
                 model = gr.Dropdown(
                     [(NO_MODEL, NO_MODEL), *models.dropdown_choices()], value=NO_MODEL, label="Similarity under a model"
                 )
             with gr.Row():
-                draw = gr.Button("Draw pair", variant="primary")
-                again = gr.Button("New pair (next seed)")
-    similarity = gr.Markdown()
+                draw = gr.Button("Draw pair", variant="primary", elem_id="listen-draw")
+                again = gr.Button("New pair (next seed)", elem_id="listen-again")
+    similarity = gr.Markdown(elem_id="listen-similarity")
     with gr.Row():
-        original = gr.Audio(label="original", interactive=False)
-        view1 = gr.Audio(label="view 1", interactive=False)
-        view2 = gr.Audio(label="view 2", interactive=False)
+        original = gr.Audio(label="original", interactive=False, elem_id="listen-original")
+        view1 = gr.Audio(label="view 1", interactive=False, elem_id="listen-view1")
+        view2 = gr.Audio(label="view 2", interactive=False, elem_id="listen-view2")
     table = gr.Dataframe(
-        headers=["augmentation", "view 1", "view 2"], label="What each view drew", wrap=True, interactive=False
+        headers=["augmentation", "view 1", "view 2"],
+        label="What each view drew",
+        wrap=True,
+        interactive=False,
+        elem_id="listen-table",
     )
-    waves = gr.Plot(label="Waveforms")
-    feats = gr.Plot(label="CLAR features: log-power STFT, phase, log-power Mel")
+    waves = gr.Plot(label="Waveforms", elem_id="listen-waves")
+    feats = gr.Plot(label="CLAR features: log-power STFT, phase, log-power Mel", elem_id="listen-features")
 
     dataset.change(class_choices, dataset, klass, api_name="class_choices")
     pick.click(pick_clip, [dataset, klass], [audio, caption], api_name="pick_clip")

@@ -47,6 +47,7 @@ class Shipped:
         target: the test accuracy it should reach (a fraction), or None.
         target_note: the reference numbers behind the target.
         loso: also measure leave-one-group-out accuracy (one run per speaker).
+        selection: how the regime and encoder were chosen (on validation only).
     """
 
     title: str
@@ -54,6 +55,7 @@ class Shipped:
     target: float | None = None
     target_note: str = ""
     loso: bool = False
+    selection: str = ""
 
 
 MODELS: dict[str, Shipped] = {
@@ -63,6 +65,9 @@ MODELS: dict[str, Shipped] = {
         "CC BY-NC 3.0, inherited from ESC-10 (K. J. Piczak, 2015): non-commercial use only, with attribution.",
         0.80,
         "logistic regression on log-Mel statistics scores 82.5 % on fold 5, Piczak's 2015 CNN about 80 %",
+        selection="on the 20 % validation holdout of folds 1-4, 60 epochs of the small 2D CNN: supervised reached "
+        "90.0 % best validation accuracy; CLAR 88.3 % when the search was cut short at epoch 36 of 60 (supervised "
+        "had 86.7 % by then). Fold 5 took no part in the choice.",
     ),
     "fsdd": Shipped(
         "Spoken digits zero to nine (Free Spoken Digit Dataset, 6 English speakers)",
@@ -70,6 +75,7 @@ MODELS: dict[str, Shipped] = {
         0.95,
         "the official test split (takes 0-4 of every speaker)",
         loso=True,
+        selection="FSDD_SELECTION",
     ),
     "demo": Shipped(
         "The SYNTHETIC demo sounds (8 generated classes: not real audio), for trying the app and for CI",
@@ -170,6 +176,7 @@ def build(name: str, out_root: Path = PRETRAINED_DIR, progress: bool = True) -> 
         },
         "target": spec.target,
         "target_note": spec.target_note,
+        "selection": spec.selection,
         "loso": loso,
         "neighbours": clips,
         "model_bytes": model_path.stat().st_size,
@@ -201,6 +208,8 @@ def render_card(card: dict[str, Any]) -> str:
         gap = t["top1"] - card["target"]
         verdict = "met" if gap >= 0 else f"missed by {100 * -gap:.1f} points"
         bullets.append(f"**Target**: at least {_pct(card['target'])} ({card['target_note']}): {verdict}.")
+    if card.get("selection"):
+        bullets.append(f"**Chosen** {card['selection']}")
     if card.get("loso"):
         lo = card["loso"]
         each = ", ".join(f"{g} {_pct(v)}" for g, v in lo["per_group"].items())
