@@ -75,7 +75,8 @@ MODELS: dict[str, Shipped] = {
         0.95,
         "the official test split (takes 0-4 of every speaker)",
         loso=True,
-        selection="FSDD_SELECTION",
+        selection="on the 10 % validation holdout of the training split, 20 epochs of the small 2D CNN: CLAR reached "
+        "98.9 % best validation accuracy, supervised 98.1 %. The test split took no part in the choice.",
     ),
     "demo": Shipped(
         "The SYNTHETIC demo sounds (8 generated classes: not real audio), for trying the app and for CI",
