@@ -4,28 +4,15 @@ from __future__ import annotations
 
 import argparse
 
+from core.cli._dataset import add_dataset_arguments, dataset_for
+
 
 def _handler(args: argparse.Namespace) -> int:
-    from core.data import load_dataset
     from core.evaluate.embed import embed_dataset
     from core.inference import load_trained
 
     trained = load_trained(args.checkpoint, device=args.device, which=args.which)
-    run = trained.data
-    name = args.dataset or run.get("name")
-    if not name:
-        from core.errors import ConfigError
-
-        raise ConfigError(f"{trained.checkpoint_path}: the run config names no dataset; pass --dataset")
-    own = name == run.get("name")
-    kw = {
-        "root": args.root or (run.get("root") if own else None),
-        "task": args.task or (run.get("task") if own else None),
-        "fold": args.fold if args.fold is not None else (run.get("fold") if own else None),
-        "num_samples": trained.num_samples if own else None,
-        "progress": not args.quiet,
-    }
-    dataset = load_dataset(name, **{k: v for k, v in kw.items() if v is not None})
+    dataset = dataset_for(trained, args, progress=not args.quiet)
     meta = embed_dataset(
         trained,
         dataset,
@@ -46,10 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("embed", help="embeddings of a dataset to .npy plus metadata CSV/JSON")
     p.add_argument("--checkpoint", required=True, help="checkpoint file, run folder, or run id")
     p.add_argument("--which", default="best", help="checkpoint in a run folder: best (default), last or epoch_NNNN")
-    p.add_argument("--dataset", help="dataset to embed (default: the run's own)")
-    p.add_argument("--root", help="dataset folder (default: the run's, then $CLAR_DATA_DIR/<name>, ./data/<name>)")
-    p.add_argument("--task", help="dataset task, e.g. instrument_family or pitch for nsynth")
-    p.add_argument("--fold", type=int, help="ESC: test fold that decides the split column (default: the run's)")
+    add_dataset_arguments(p)
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--split", default="all", choices=("all", "train", "valid", "test"), help="clips to embed")
     p.add_argument("--batch-size", type=int, default=64, help="clips per batch (default 64)")

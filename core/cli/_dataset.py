@@ -1,0 +1,38 @@
+"""The dataset a checkpoint subcommand reads (``embed``, ``invariance``): the run's own, or the one asked for."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_dataset_arguments(p: argparse.ArgumentParser) -> None:
+    """The ``--dataset``, ``--root``, ``--task`` and ``--fold`` options."""
+    p.add_argument("--dataset", help="dataset (default: the run's own)")
+    p.add_argument("--root", help="dataset folder (default: the run's, then $CLAR_DATA_DIR/<name>, ./data/<name>)")
+    p.add_argument("--task", help="dataset task, e.g. instrument_family or pitch for nsynth")
+    p.add_argument("--fold", type=int, help="ESC: test fold that decides the split column (default: the run's)")
+
+
+def dataset_for(trained: Any, args: argparse.Namespace, progress: bool = True) -> Any:
+    """The dataset named by ``args`` (default: the run's own, at its root, task, fold and clip length).
+
+    Raises:
+        ConfigError: neither ``--dataset`` nor the run's config names a dataset.
+    """
+    from core.data import load_dataset
+    from core.errors import ConfigError
+
+    run = trained.data
+    name = args.dataset or run.get("name")
+    if not name:
+        raise ConfigError(f"{trained.checkpoint_path}: the run config names no dataset; pass --dataset")
+    own = name == run.get("name")
+    kw = {
+        "root": args.root or (run.get("root") if own else None),
+        "task": args.task or (run.get("task") if own else None),
+        "fold": args.fold if args.fold is not None else (run.get("fold") if own else None),
+        "num_samples": trained.num_samples if own else None,
+        "progress": progress,
+    }
+    return load_dataset(name, **{k: v for k, v in kw.items() if v is not None})
