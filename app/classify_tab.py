@@ -14,7 +14,7 @@ import gradio as gr
 
 from app import models
 from app.audio_figures import features_figure, probabilities_figure
-from app.gradio_io import as_players, clip_from_upload, gradio_errors
+from app.gradio_io import UPLOAD_HINT, as_players, clip_from_upload, gradio_errors
 from core.audio import load_audio
 from core.inference.catalog import DEFAULT_MODEL
 from core.inference.windows import cut_windows, predict_windows
@@ -89,7 +89,7 @@ def build() -> gr.Dropdown:
             audio = gr.Audio(
                 sources=["upload", "microphone"],
                 type="filepath",
-                label="A clip (upload or record)",
+                label=f"A clip (upload or record: {UPLOAD_HINT})",
                 elem_id="classify-clip",
             )
             model = gr.Dropdown(

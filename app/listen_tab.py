@@ -15,7 +15,7 @@ import torch
 
 from app import models
 from app.audio_figures import features_figure, waveforms_figure
-from app.gradio_io import as_players, clip_from_upload, gradio_errors
+from app.gradio_io import UPLOAD_HINT, as_players, clip_from_upload, gradio_errors
 from core.augment import CANONICAL_ORDER
 from core.augment.noise import NOISE_COLORS
 from core.augment.pairs import draw_pair, parameter_table
@@ -109,7 +109,7 @@ def build() -> gr.Dropdown:
             audio = gr.Audio(
                 sources=["upload", "microphone"],
                 type="filepath",
-                label="Clip (or upload / record)",
+                label=f"Clip (or upload / record: {UPLOAD_HINT})",
                 elem_id="listen-clip",
             )
         with gr.Column(scale=1):

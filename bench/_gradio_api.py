@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import socket
 import statistics
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,17 +16,14 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+from bench._report import time_calls
+
 REPEATS = 7
 CLIP_5S = "5-200334-A-1.flac"  # an ESC-10 fold-5 rooster (held out from the shipped model)
 
 
-def _timed(fn: Callable[[], Any], repeats: int = REPEATS) -> tuple[float, float]:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
+def _timed(fn: Callable[[], Any]) -> tuple[float, float]:
+    times = time_calls(fn, repeat=REPEATS)
     return statistics.median(times), min(times)
 
 

@@ -8,8 +8,6 @@ and leaves the other sections alone.
 from __future__ import annotations
 
 import datetime as _dt
-import os
-import platform
 import re
 import time
 from collections.abc import Callable
@@ -17,31 +15,24 @@ from pathlib import Path
 
 import torch
 
+from core.config.provenance import cpu_description
+
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
 
 def machine_info(device: torch.device | str = "cpu") -> str:
     """One line naming the machine: CPU model and cores (or GPU), torch version, and the date (UTC)."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     dev = torch.device(device)
     gpu = f", GPU {torch.cuda.get_device_name(dev)}" if dev.type == "cuda" else ""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     date = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"{date}; {cpu}, {cores} cores{gpu}; torch {torch.__version__}, {torch.get_num_threads()} threads"
+    return f"{date}; {cpu_description()}{gpu}; torch {torch.__version__}, {torch.get_num_threads()} threads"
 
 
-def time_call(fn: Callable[[], object], repeat: int = 3, warmup: int = 1, sync: bool = False) -> float:
-    """Best wall time of ``fn()`` over ``repeat`` runs after ``warmup`` runs, in seconds."""
+def time_calls(fn: Callable[[], object], repeat: int = 3, warmup: int = 1, sync: bool = False) -> list[float]:
+    """Wall times of ``fn()`` over ``repeat`` runs after ``warmup`` runs, in seconds (CUDA synchronised if ``sync``)."""
     for _ in range(warmup):
         fn()
-    best = float("inf")
+    times = []
     for _ in range(repeat):
         if sync and torch.cuda.is_available():
             torch.cuda.synchronize()
@@ -49,8 +40,13 @@ def time_call(fn: Callable[[], object], repeat: int = 3, warmup: int = 1, sync: 
         fn()
         if sync and torch.cuda.is_available():
             torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - t0)
-    return best
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def time_call(fn: Callable[[], object], repeat: int = 3, warmup: int = 1, sync: bool = False) -> float:
+    """Best wall time of ``fn()`` over ``repeat`` runs after ``warmup`` runs, in seconds."""
+    return min(time_calls(fn, repeat, warmup, sync))
 
 
 def markdown_table(header: list[str], rows: list[list[object]]) -> str:

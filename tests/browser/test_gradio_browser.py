@@ -1,9 +1,12 @@
 """The Gradio tab in headless chromium, on the session's served app: a real held-out ESC-10 clip is classified by
 the shipped model with its class first; a text file renamed .wav gets the message; on Listen, a picked clip gives
 a pair with three players and the parameter table, and the same seed gives the same parameters. The Streamlit
-page "Listen & classify" embeds the tab."""
+page "Listen & classify" embeds the tab, and the served app refuses an upload over 50 MB saying so."""
 
 from __future__ import annotations
+
+import urllib.error
+import urllib.request
 
 import pytest
 from conftest import save_screenshot
@@ -88,3 +91,24 @@ def test_the_listen_and_classify_page_embeds_the_tab(page, served_app):
     frame.get_by_role("tab", name="Classify").wait_for(timeout=30_000)
     frame.get_by_role("tab", name="Listen").wait_for()
     assert page.console.errors() == []
+
+
+def test_an_upload_over_the_limit_is_refused_saying_the_limit(served_app):
+    boundary = "clarboundary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="big.wav"\r\n'
+            "Content-Type: audio/wav\r\n\r\n"
+        ).encode()
+        + bytes(51 * 2**20)
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    req = urllib.request.Request(
+        served_app.url + "/gradio/gradio_api/upload",
+        data=body,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req, timeout=60)
+    assert e.value.code == 413
+    assert "maximum allowed size of 52428800 bytes" in e.value.read().decode()
