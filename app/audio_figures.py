@@ -16,7 +16,7 @@ import torch
 from core import SAMPLE_RATE
 from core.features import ClarFeatures, FeatureConfig, feature_config
 
-MAX_COLUMNS = 300
+MAX_COLUMNS = 200
 MAX_POINTS = 4000
 CHANNELS = ("log-power STFT (dB)", "STFT phase (rad)", "log-power Mel (dB)")
 COLOURS = ("#4c78a8", "#f58518", "#54a24b")

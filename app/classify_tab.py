@@ -17,21 +17,19 @@ from app.audio_figures import features_figure, probabilities_figure
 from app.gradio_io import UPLOAD_HINT, as_players, clip_from_upload, gradio_errors
 from core.audio import load_audio
 from core.inference.catalog import DEFAULT_MODEL
-from core.inference.windows import cut_windows, predict_windows
+from core.inference.windows import predict_windows
 
 NEIGHBOURS = 5
 
 
-def _neighbour_outputs(trained, index, wave) -> tuple[list[list[Any]], list[Any], str]:
+def _neighbour_outputs(index, embedding) -> tuple[list[list[Any]], list[Any], str]:
     if index is None:
         note = (
             "This model has no index of its training clips (`neighbours.npz` beside the checkpoint), so no "
             "nearest clips are shown."
         )
         return [], [gr.update(value=None, visible=False)] * NEIGHBOURS, note
-    n = trained.num_samples or len(wave)
-    windows, _ = cut_windows(wave, n, max(1, n // 2))
-    found = index.nearest(trained.embed(windows).mean(dim=0), k=NEIGHBOURS)  # the clip's mean embedding
+    found = index.nearest(embedding, k=NEIGHBOURS)  # the mean of the windows' embeddings
     rows = [[i + 1, nb.label, round(nb.similarity, 3), nb.path] for i, nb in enumerate(found)]
     players = []
     for i, nb in enumerate(found):
@@ -74,7 +72,7 @@ def classify(audio: str, model: str = DEFAULT_MODEL) -> tuple:
     )
     settings = trained.feature_config
     seen = features_figure([wave], ["the clip"], feature_settings=settings) if settings else None
-    rows, players, note = _neighbour_outputs(trained, index, wave)
+    rows, players, note = _neighbour_outputs(index, pred.embedding)
     if settings is None:
         note = ("This model reads the raw waveform (no spectrogram features). " + note).strip()
     return (top, windows, over_time, seen, rows, *players, note)

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from core.data.cache import cache_key
 from core.paths import cache_dir
@@ -166,13 +165,12 @@ def dataset_embeddings(
             return _load(path, key, len(dataset))
         except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
             note = f"the cached embeddings ({path.name}) could not be used ({' '.join(str(e).split())}); recomputed"
-    out = trained.outputs(dataset.waveforms, batch_size, progress)  # one pass: representations and logits
-    emb = out["h"].numpy().astype(np.float32)
-    probs = None
-    if trained.has_classifier and "logits" in out:
-        probs = torch.softmax(out["logits"], dim=1).numpy().astype(np.float32)
-    elif trained.probe is not None:
-        probs = trained.probe.predict_proba(out["h"]).numpy().astype(np.float32)
+    if trained.has_classifier or trained.probe is not None:  # one pass: probabilities and representations
+        p, h = trained.predict_and_embed(dataset.waveforms, batch_size=batch_size, progress=progress)
+        probs = p.numpy().astype(np.float32)
+    else:
+        h, probs = trained.embed(dataset.waveforms, batch_size=batch_size, progress=progress), None
+    emb = h.numpy().astype(np.float32)
     result = DatasetEmbeddings(
         embeddings=emb,
         probs=probs,

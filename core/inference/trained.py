@@ -199,6 +199,15 @@ class Trained:
         ``"auto"`` (the classifier where the model has one, else the probe). Raises ConfigError when the
         chosen source is not available, saying how to make it.
         """
+        return self.predict_and_embed(waveforms, batch_size, source, progress)[0]
+
+    def predict_and_embed(
+        self, waveforms, batch_size: int = 64, source: str = "auto", progress: bool = False
+    ) -> tuple[Tensor, Tensor]:
+        """Class probabilities [B, C] and representations ``h`` [B, D] of clean ``waveforms`` [B, T], in one pass.
+
+        ``source`` as in :meth:`predict`.
+        """
         if source not in ("auto", "head", "probe"):
             raise ConfigError(f"predict source {source!r}: choose auto, head or probe")
         use_head = source == "head" or (source == "auto" and self.has_classifier)
@@ -206,7 +215,7 @@ class Trained:
             out = self.outputs(waveforms, batch_size, progress, desc="classifying")
             if "logits" not in out:
                 raise ConfigError(f"{self.checkpoint_path}: this {self.regime or 'model'} run has no classifier head")
-            return torch.softmax(out["logits"], dim=1)
+            return torch.softmax(out["logits"], dim=1), out["h"]
         if self.probe is None:
             raise ConfigError(
                 f"{self.checkpoint_path}: a {self.regime or 'self-supervised'} model has no classifier and "
@@ -214,7 +223,7 @@ class Trained:
                 f"`python -m core eval --checkpoint {self.checkpoint_path}` (it saves {PROBE_FILENAME})"
             )
         h = self.embed(waveforms, batch_size, progress)
-        return self.probe.predict_proba(h)
+        return self.probe.predict_proba(h), h
 
     def probe_path(self) -> Path:
         """Where this checkpoint's ``probe.pt`` lives."""

@@ -67,6 +67,7 @@ class WindowedPrediction:
         window_s: the window length, in seconds.
         hop_s: the hop between windows, in seconds.
         class_names: the C class names.
+        embedding: [D], the mean of the windows' representations ``h`` (for nearest clips).
     """
 
     probabilities: np.ndarray
@@ -75,6 +76,7 @@ class WindowedPrediction:
     window_s: float
     hop_s: float
     class_names: list[str]
+    embedding: np.ndarray | None = None
 
     @property
     def windows(self) -> int:
@@ -113,7 +115,8 @@ def predict_windows(
         raise ConfigError(f"windows: hop_fraction {hop_fraction} must be in (0, 1]")
     hop = max(1, round(window * hop_fraction))
     windows, starts = cut_windows(torch.as_tensor(wave, dtype=torch.float32), window, hop)
-    per_window = trained.predict(windows, batch_size=batch_size, source=source).numpy()
+    probs, h = trained.predict_and_embed(windows, batch_size=batch_size, source=source)
+    per_window = probs.numpy()
     return WindowedPrediction(
         probabilities=per_window.mean(axis=0),
         per_window=per_window,
@@ -121,4 +124,5 @@ def predict_windows(
         window_s=window / sample_rate,
         hop_s=hop / sample_rate,
         class_names=list(trained.class_names),
+        embedding=h.mean(dim=0).numpy(),
     )

@@ -99,8 +99,12 @@ def test_classify_a_long_clip_in_windows(demo_clips, tmp_path):
     waves = [load_audio(clips.paths[i]) for i in test[:3]]
     path = tmp_path / "three.wav"
     sf.write(path, torch.cat(waves).numpy(), 16000)
-    _top, windows, over_time, *_ = classify_tab.classify(str(path), "pretrained:demo")
+    _top, windows, over_time, _seen, rows, *_ = classify_tab.classify(str(path), "pretrained:demo")
     assert "5 windows of 1 s, hop 0.5 s" in windows and len(over_time.data) == 5
+    trained, index, _ = models.load("pretrained:demo")
+    clip = torch.cat(waves)
+    mean = trained.embed(torch.stack([clip[s : s + 16000] for s in range(0, 32001, 8000)])).mean(dim=0)
+    assert [r[3] for r in rows] == [nb.path for nb in index.nearest(mean, k=5)]  # neighbours of the mean embedding
 
 
 def test_neighbours_without_the_audio_say_why(demo_clips, tmp_path, monkeypatch):

@@ -48,14 +48,16 @@ def test_cut_windows_hold_the_clip_and_pad_the_short_one():
 
 
 class _MeanModel:
-    """Probabilities [sigmoid(mean), 1 - sigmoid(mean)] of each window: a known function of its samples."""
+    """Probabilities [sigmoid(mean), 1 - sigmoid(mean)] of each window, and its embedding [mean, max]: known
+    functions of its samples."""
 
     num_samples = 1000
     class_names = ("loud", "quiet")
 
-    def predict(self, windows, batch_size=32, source="auto"):
-        m = torch.sigmoid(torch.as_tensor(windows).mean(dim=1))
-        return torch.stack([m, 1 - m], dim=1)
+    def predict_and_embed(self, windows, batch_size=32, source="auto"):
+        x = torch.as_tensor(windows)
+        m = torch.sigmoid(x.mean(dim=1))
+        return torch.stack([m, 1 - m], dim=1), torch.stack([x.mean(dim=1), x.amax(dim=1)], dim=1)
 
 
 def test_the_clip_probability_is_the_mean_over_windows():
@@ -69,4 +71,6 @@ def test_the_clip_probability_is_the_mean_over_windows():
     np.testing.assert_allclose(pred.probabilities, [expect.mean(), 1 - expect.mean()], rtol=1e-6)
     np.testing.assert_allclose(pred.starts_s, np.array(starts) / 1000)
     assert (pred.window_s, pred.hop_s) == (1.0, 0.5)
+    maxima = np.array([float(wave[s : s + 1000].max()) for s in starts])
+    np.testing.assert_allclose(pred.embedding, [means.mean(), maxima.mean()], rtol=1e-6)  # the windows' mean
     assert pred.top(1)[0][0] == ("loud" if expect.mean() > 0.5 else "quiet")
