@@ -4,10 +4,14 @@ map, and a bad file is an error whose text is the UI's."""
 
 from __future__ import annotations
 
+import re
+import shutil
 import socket
+from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 from gradio_client import Client, handle_file
 
 from app import classify_tab, gradio_app
@@ -72,3 +76,16 @@ def test_a_bad_file_is_an_error_with_the_uis_text(client, tmp_path):
     with pytest.raises(Exception) as e:
         client.predict(handle_file(str(path)), api_name="/classify")
     assert "notes.wav: not audio" in str(e.value)
+
+
+def test_the_readme_example_runs_as_written(client, data_dir, tmp_path, capsys):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    code = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    assert len(code.strip().splitlines()) == 5
+    dog = tmp_path / "dog.wav"
+    shutil.copy(data_dir / "esc10" / "audio" / "5-9032-A-0.flac", tmp_path / "dog.flac")  # a held-out dog
+    sf.write(dog, sf.read(tmp_path / "dog.flac")[0], 16000)
+    code = code.replace("http://127.0.0.1:8501/gradio/", client.src).replace('"dog.wav"', repr(str(dog)))
+    exec(compile(code, "README.md", "exec"), {})
+    label, rest = capsys.readouterr().out.strip().splitlines()[-1].split(" ", 1)  # after "Loaded as API: ..."
+    assert label == "dog" and "Cosine similarity of the two views' embeddings" in rest
