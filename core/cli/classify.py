@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+from core.cli._options import add_checkpoint_arguments, add_device_argument
+
 
 def classify_files(trained, files: list[str], top_k: int = 5, batch_size: int = 32, source: str = "auto") -> dict:
     """Classify ``files`` with ``trained``; returns the JSON-able result (one entry per file, in order)."""
@@ -66,8 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "that length with a hop of half a window, and the probabilities are averaged.",
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG, MP3)")
-    p.add_argument("--checkpoint", required=True, help="checkpoint file, run folder, or run id")
-    p.add_argument("--which", default="best", help="checkpoint in a run folder: best (default), last or epoch_NNNN")
+    add_checkpoint_arguments(p)
     p.add_argument("--top-k", type=int, default=5, help="labels per file (default 5)")
     p.add_argument(
         "--source",
@@ -76,5 +77,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the model's classifier, the probe.pt fitted by eval, or auto (the classifier if the model has one)",
     )
     p.add_argument("--batch-size", type=int, default=32, help="windows per batch (default 32)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    add_device_argument(p)
     p.set_defaults(func=_handler)

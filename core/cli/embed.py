@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli._dataset import add_dataset_arguments, dataset_for
+from core.cli._options import add_checkpoint_arguments, add_dataset_arguments, add_device_argument, dataset_for
 
 
 def _handler(args: argparse.Namespace) -> int:
@@ -31,13 +31,12 @@ def _handler(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``embed`` subcommand."""
     p = subparsers.add_parser("embed", help="embeddings of a dataset to .npy plus metadata CSV/JSON")
-    p.add_argument("--checkpoint", required=True, help="checkpoint file, run folder, or run id")
-    p.add_argument("--which", default="best", help="checkpoint in a run folder: best (default), last or epoch_NNNN")
+    add_checkpoint_arguments(p)
     add_dataset_arguments(p)
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--split", default="all", choices=("all", "train", "valid", "test"), help="clips to embed")
     p.add_argument("--batch-size", type=int, default=64, help="clips per batch (default 64)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    add_device_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--runs-db", help="run store to record the embeddings in (default: the run store's own default)")
     p.set_defaults(func=_handler)

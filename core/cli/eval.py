@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from core.cli._options import add_checkpoint_arguments, add_device_argument
+
 
 def _handler(args: argparse.Namespace) -> int:
     import json
@@ -59,8 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "the labelled training clips, weight decay chosen on validation, scored once on test. ESC datasets "
         "use their official folds (--folds all for 5-fold cross-validation).",
     )
-    p.add_argument("--checkpoint", required=True, help="checkpoint file, run folder, or run id")
-    p.add_argument("--which", default="best", help="checkpoint in a run folder: best (default), last or epoch_NNNN")
+    add_checkpoint_arguments(p)
     p.add_argument("--dataset", help="dataset to evaluate on (default: the run's own)")
     p.add_argument("--root", help="dataset folder (default: the run's, then $CLAR_DATA_DIR/<name>, ./data/<name>)")
     p.add_argument("--task", help="dataset task, e.g. instrument_family or pitch for nsynth")
@@ -74,7 +75,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=5, help="fine-tuning epochs (default 5)")
     p.add_argument("--lr", type=float, default=1e-4, help="fine-tuning learning rate of the encoder (default 1e-4)")
     p.add_argument("--batch-size", type=int, default=64, help="clips per batch (default 64)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    add_device_argument(p)
     p.add_argument("--out", help="write the report as JSON to this file")
     p.add_argument("--no-save-probe", action="store_true", help="do not write probe.pt beside the checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli._dataset import add_dataset_arguments, dataset_for
+from core.cli._options import add_checkpoint_arguments, add_dataset_arguments, add_device_argument, dataset_for
 
 
 def _handler(args: argparse.Namespace) -> int:
@@ -64,8 +64,7 @@ def _handler(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``invariance`` subcommand."""
     p = subparsers.add_parser("invariance", help="how invariant a checkpoint is to each augmentation")
-    p.add_argument("--checkpoint", required=True, help="checkpoint file, run folder, or run id")
-    p.add_argument("--which", default="best", help="checkpoint in a run folder: best (default), last or epoch_NNNN")
+    add_checkpoint_arguments(p)
     add_dataset_arguments(p)
     p.add_argument("--split", default="test", choices=("all", "train", "valid", "test"), help="clips (default test)")
     p.add_argument("--max-clips", type=int, default=0, help="a seeded sample of at most this many clips (0: all)")
@@ -74,6 +73,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="the seed every augmentation starts from (default 0)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--batch-size", type=int, default=32, help="clips per batch (default 32)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    add_device_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_handler)

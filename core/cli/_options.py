@@ -1,9 +1,24 @@
-"""The dataset a checkpoint subcommand reads (``embed``, ``invariance``): the run's own, or the one asked for."""
+"""Options shared by the subcommands that read a checkpoint, and the dataset they read.
+
+``classify``, ``eval``, ``embed`` and ``invariance`` take ``--checkpoint``/``--which`` and ``--device``; ``embed`` and
+``invariance`` read the run's own dataset or the one asked for.
+"""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
+
+
+def add_checkpoint_arguments(p: argparse.ArgumentParser) -> None:
+    """The ``--checkpoint`` and ``--which`` options."""
+    p.add_argument("--checkpoint", required=True, help="checkpoint file, run folder, or run id")
+    p.add_argument("--which", default="best", help="checkpoint in a run folder: best (default), last or epoch_NNNN")
+
+
+def add_device_argument(p: argparse.ArgumentParser) -> None:
+    """The ``--device`` option."""
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
 
 
 def add_dataset_arguments(p: argparse.ArgumentParser) -> None:
