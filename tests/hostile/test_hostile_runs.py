@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -58,6 +59,28 @@ def _one_line_error(err: str) -> str:
     return lines[0]
 
 
+def _pause_outside_a_write(proc: subprocess.Popen, db: str, tries: int = 100) -> None:
+    """SIGSTOP ``proc`` at a moment when it holds no write lock on ``db``.
+
+    A process stopped inside a write transaction would hold SQLite's lock until it runs again, so every other
+    writer waits (and, after the store's 120 s, fails): a different case from the paused owner tested here, and
+    one no code can fix from outside. The pause is retried until a write can start.
+    """
+    for _ in range(tries):
+        proc.send_signal(signal.SIGSTOP)
+        probe = sqlite3.connect(db, timeout=0.2)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.rollback()
+            return
+        except sqlite3.OperationalError:
+            proc.send_signal(signal.SIGCONT)
+            time.sleep(0.02)
+        finally:
+            probe.close()
+    raise AssertionError(f"{db} was locked at every one of {tries} pauses")
+
+
 def test_a_paused_owner_loses_its_run_to_a_resume_and_stops_without_writing(tmp_path: Path):
     env = _env(tmp_path)
     sets = [*TINY, "schedule.epochs=40", "runtime.heartbeat_s=0.25", "runtime.stale_after_s=1"]
@@ -73,7 +96,7 @@ def test_a_paused_owner_loses_its_run_to_a_resume_and_stops_without_writing(tmp_
         while time.monotonic() < deadline and len(store.epoch_history("shared-run")) < 2:
             assert first.poll() is None, first.stderr.read()[-3000:]
             time.sleep(0.05)
-        first.send_signal(signal.SIGSTOP)  # paused: its heartbeat goes late
+        _pause_outside_a_write(first, env["CLAR_RUNS_DB"])  # paused: its heartbeat goes late
         time.sleep(1.5)
         assert store.get_run("shared-run")["status"] == "interrupted"
         second = subprocess.Popen(
