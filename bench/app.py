@@ -201,48 +201,42 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     root = Path(tempfile.mkdtemp(prefix="clar-bench-app-"))
     parts = [f"## The app (`bench/app.py`)\n\nMeasured {machine_info()}. Run: `python bench/app.py`."]
-    try:
-        imports = import_times(root)
-        parts.append("Import time in a fresh interpreter (best of 3), and the heavy modules it pulled in:\n\n"
-                     + markdown_table(["import", "seconds", "librosa / numba / umap"], imports))  # fmt: skip
+
+    def section(text: str, header: list[str], rows: list[list[object]]) -> None:
+        parts.append(f"{text}\n\n{markdown_table(header, rows)}")
         print(parts[-1], flush=True)
+
+    try:
+        section("Import time in a fresh interpreter (best of 3), and the heavy modules it pulled in:",
+                ["import", "seconds", "librosa / numba / umap"], import_times(root))  # fmt: skip
         if not args.skip_render:
-            renders = render_times(root)
-            parts.append(
+            section(
                 "Time to first render in headless chromium, seconds from navigation (cold: the first visit after "
                 "the server starts; warm: best of 3 later visits). Targets, warm: main content < 2 s, charts "
-                "< 3 s.\n\n"
-                + markdown_table(
-                    ["page", "cold: content", "cold: chart", "warm: content", "warm: chart", "target"], renders
-                )
+                "< 3 s.",
+                ["page", "cold: content", "cold: chart", "warm: content", "warm: chart", "target"],
+                render_times(root),
             )
-            print(parts[-1], flush=True)
         if not args.skip_api:
             from bench._gradio_api import REPEATS, api_times
 
             data_dir = Path(os.environ.get("CLAR_DATA_DIR", REPO.parent / "shared" / "data"))
-            api = api_times(data_dir, root)
-            parts.append(
+            section(
                 f"The Gradio tab through its API (`gradio_client` on loopback, a loaded model; medians of {REPEATS} "
                 "calls after a warm-up, ms): end to end as a client gets it by default (the result's audio files "
                 "downloaded), end to end leaving the files on the server (`download_files=False`), the Gradio "
                 "function called in process, and `core`'s part alone (the forward pass; drawing the pair). "
-                "Targets: < 300 ms.\n\n"
-                + markdown_table(
-                    ["call", "clip", "end to end", "without the files", "the function", "core alone", "target"], api
-                )
+                "Targets: < 300 ms.",
+                ["call", "clip", "end to end", "without the files", "the function", "core alone", "target"],
+                api_times(data_dir, root),
             )
-            print(parts[-1], flush=True)
         if not args.skip_estimate:
-            est = estimate_accuracy(root)
-            parts.append(
+            section(
                 "The Train page's estimate (3 timed steps after a warm-up step) against the real run's second "
-                "epoch, on the CPU with the threads above. Target: within 30 %.\n\n"
-                + markdown_table(
-                    ["run", "steps/epoch", "ms/step (est.)", "epoch s (est.)", "epoch s (real)", "error", "target"], est
-                )
+                "epoch, on the CPU with the threads above. Target: within 30 %.",
+                ["run", "steps/epoch", "ms/step (est.)", "epoch s (est.)", "epoch s (real)", "error", "target"],
+                estimate_accuracy(root),
             )
-            print(parts[-1], flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     if not args.no_write:
