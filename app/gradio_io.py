@@ -23,9 +23,10 @@ from core.errors import AudioLoadError, ClarError
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
-UPLOAD_LIMIT = "50mb"
+UPLOAD_LIMIT_MB = 50
+UPLOAD_LIMIT = f"{UPLOAD_LIMIT_MB}mb"
 """The largest upload Gradio accepts (a larger one is refused before it is stored)."""
-UPLOAD_HINT = f"up to 50 MB and {MAX_SECONDS / 60:g} minutes; WAV, FLAC, OGG or MP3"
+UPLOAD_HINT = f"up to {UPLOAD_LIMIT_MB} MB and {MAX_SECONDS / 60:g} minutes; WAV, FLAC, OGG or MP3"
 """What the upload boxes say they accept."""
 
 

@@ -165,7 +165,7 @@ def dataset_embeddings(
             return _load(path, key, len(dataset))
         except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
             note = f"the cached embeddings ({path.name}) could not be used ({' '.join(str(e).split())}); recomputed"
-    if trained.has_classifier or trained.probe is not None:  # one pass: probabilities and representations
+    if trained.can_classify:  # one pass: probabilities and representations
         p, h = trained.predict_and_embed(dataset.waveforms, batch_size=batch_size, progress=progress)
         probs = p.numpy().astype(np.float32)
     else:

@@ -104,15 +104,14 @@ def invariance_report(
         raise ConfigError(f"{len(waves)} clips but {y.size} labels")
     rows_spec = [(n, build_chain([n], preset, 1.0)) for n in names] + [(CHAIN, build_chain(list(names), preset, 1.0))]
 
-    can_classify = trained.has_classifier or trained.probe is not None  # a SimCLR run without a probe cannot
+    def forward(x: torch.Tensor) -> tuple[torch.Tensor, float | None]:
+        """Representations of ``x``, and the classifier's accuracy on it (one pass; None without labels or one)."""
+        if y is None or not trained.can_classify:
+            return trained.embed(x, batch_size=batch_size), None
+        probs, h = trained.predict_and_embed(x, batch_size=batch_size)
+        return h, float((probs.argmax(dim=1).numpy() == y).mean())
 
-    def accuracy(x: torch.Tensor) -> float | None:
-        if y is None or not can_classify:
-            return None
-        return float((trained.predict(x, batch_size=batch_size).argmax(dim=1).numpy() == y).mean())
-
-    clean = trained.embed(waves, batch_size=batch_size)
-    acc_clean = accuracy(waves)
+    clean, acc_clean = forward(waves)
     steps = rows_spec
     if progress:
         from tqdm import tqdm
@@ -120,8 +119,8 @@ def invariance_report(
         steps = tqdm(rows_spec, desc="invariance", unit="augmentation")
     out = []
     for name, chain in steps:
-        aug = _augment(chain, waves, seed, batch_size)
-        sim = _cosine(clean, trained.embed(aug, batch_size=batch_size))
+        h, acc = forward(_augment(chain, waves, seed, batch_size))
+        sim = _cosine(clean, h)
         out.append(
             InvarianceRow(
                 augmentation=name,
@@ -130,7 +129,7 @@ def invariance_report(
                 similarity_p10=float(np.percentile(sim, 10)),
                 similarity_median=float(np.median(sim)),
                 accuracy_clean=acc_clean,
-                accuracy_augmented=accuracy(aug),
+                accuracy_augmented=acc,
                 clips=len(waves),
             )
         )

@@ -192,6 +192,11 @@ class Trained:
         impl = getattr(self.model, "impl", None)
         return bool(impl.has_classifier) if impl is not None else False
 
+    @property
+    def can_classify(self) -> bool:
+        """Whether :meth:`predict` has a classifier to use: the model's head, or a probe fitted by ``eval``."""
+        return self.has_classifier or self.probe is not None
+
     def predict(self, waveforms, batch_size: int = 64, source: str = "auto", progress: bool = False) -> Tensor:
         """Class probabilities [B, C] for clean ``waveforms`` [B, T].
 
