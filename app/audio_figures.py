@@ -61,7 +61,7 @@ def waveforms_figure(waves: Sequence[torch.Tensor], names: Sequence[str], sample
         )
         fig.update_yaxes(range=[-1, 1], title_text="amplitude", row=r, col=1)
     fig.update_xaxes(title_text="time (s)", row=len(waves), col=1)
-    fig.update_layout(height=150 * len(waves) + 60, margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    fig.update_layout(height=150 * len(waves) + 60, margin={"l": 70, "r": 10, "t": 30, "b": 50})
     return fig
 
 
@@ -127,7 +127,7 @@ def features_figure(
             if c == 2:
                 fig.update_yaxes(type="log", row=r + 1, col=c + 1)
         fig.update_xaxes(title_text="time (s)", row=r + 1, col=2)
-    fig.update_layout(height=230 * len(waves) + 60, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    fig.update_layout(height=230 * len(waves) + 60, margin={"l": 70, "r": 10, "t": 40, "b": 50})
     return fig
 
 
@@ -152,9 +152,9 @@ def probabilities_figure(
         )
     fig.update_layout(
         height=300,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        margin={"l": 70, "r": 10, "t": 40, "b": 50},  # room for the tick labels and axis titles
         yaxis={"tickformat": ".0%", "range": [0, 1], "title": "probability"},
-        xaxis={"title": "window centre (s)"},
+        xaxis={"title": "window centre (s)", "range": [0, float(centres[-1] + window_s / 2)]},  # the whole clip
         title=f"{len(centres)} windows of {window_s:g} s",
     )
     return fig

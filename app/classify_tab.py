@@ -63,7 +63,7 @@ def classify(audio: str, model: str = DEFAULT_MODEL) -> tuple:
         f"**{choice.label}**: {pred.windows} window{'s' if pred.windows > 1 else ''} of "
         f"{pred.window_s:g} s"
         + (f", hop {pred.hop_s:g} s, probabilities averaged" if pred.windows > 1 else "")
-        + f"; the clip is {len(wave) / 16000:.2f} s."
+        + f"; the clip is {len(wave) / 16000:.3f} s."
     )
     over_time = (
         probabilities_figure(pred.starts_s, pred.window_s, pred.per_window, pred.class_names)
