@@ -30,24 +30,7 @@ def add_dataset_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def dataset_for(trained: Any, args: argparse.Namespace, progress: bool = True) -> Any:
-    """The dataset named by ``args`` (default: the run's own, at its root, task, fold and clip length).
+    """The dataset named by ``args`` (default: the run's own): :func:`core.inference.dataset.model_dataset`."""
+    from core.inference.dataset import model_dataset
 
-    Raises:
-        ConfigError: neither ``--dataset`` nor the run's config names a dataset.
-    """
-    from core.data import load_dataset
-    from core.errors import ConfigError
-
-    run = trained.data
-    name = args.dataset or run.get("name")
-    if not name:
-        raise ConfigError(f"{trained.checkpoint_path}: the run config names no dataset; pass --dataset")
-    own = name == run.get("name")
-    kw = {
-        "root": args.root or (run.get("root") if own else None),
-        "task": args.task or (run.get("task") if own else None),
-        "fold": args.fold if args.fold is not None else (run.get("fold") if own else None),
-        "num_samples": trained.num_samples if own else None,
-        "progress": progress,
-    }
-    return load_dataset(name, **{k: v for k, v in kw.items() if v is not None})
+    return model_dataset(trained, args.dataset, root=args.root, task=args.task, fold=args.fold, progress=progress)

@@ -25,11 +25,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.data.cache import cache_key
+from core.errors import ConfigError
 from core.paths import cache_dir
 
 if TYPE_CHECKING:
     from core.data.base import AudioDataset
     from core.inference import Trained
+    from core.inference.trained import OnBatch
 
 CACHE_FORMAT = 1
 """Bumped when what a cache file holds changes; older files then miss."""
@@ -69,6 +71,28 @@ class DatasetEmbeddings:
     def same_classes(self) -> bool:
         """Whether the model's classes are the dataset's, so that its predictions can be read as labels."""
         return self.probs is not None and self.model_classes == self.class_names
+
+    @property
+    def predicted(self) -> np.ndarray | None:
+        """int64 [N]: the model's class for each clip (an index into ``model_classes``), or None."""
+        return None if self.probs is None else self.probs.argmax(axis=1).astype(np.int64)
+
+    @property
+    def confidence(self) -> np.ndarray | None:
+        """float32 [N]: the probability of each clip's predicted class, or None."""
+        return None if self.probs is None else self.probs.max(axis=1)
+
+    def clips_of(self, true: int, predicted: int, rows: np.ndarray | None = None) -> np.ndarray:
+        """The rows (among ``rows``, default all) of class ``true`` that the model put in class ``predicted``.
+
+        Raises:
+            ConfigError: the model has no classifier, or its classes are not the dataset's.
+        """
+        if not self.same_classes:
+            raise ConfigError("the model's classes are not the dataset's: its predictions cannot be read as labels")
+        rows = np.arange(len(self.labels)) if rows is None else np.asarray(rows, dtype=np.int64)
+        pred = self.predicted
+        return rows[(self.labels[rows] == true) & (pred[rows] == predicted)]
 
 
 def file_digest(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -150,12 +174,19 @@ def _save(result: DatasetEmbeddings, path: Path) -> None:
 
 
 def dataset_embeddings(
-    trained: Trained, dataset: AudioDataset, *, batch_size: int = 64, progress: bool = False, use_cache: bool = True
+    trained: Trained,
+    dataset: AudioDataset,
+    *,
+    batch_size: int = 64,
+    progress: bool = False,
+    use_cache: bool = True,
+    on_batch: OnBatch | None = None,
 ) -> DatasetEmbeddings:
     """The embeddings (and class probabilities) of every clip of ``dataset`` under ``trained``, cached on disk.
 
-    A hit loads the file; a miss computes them (a progress bar with ``progress``) and writes it. A cache file that
-    cannot be read or does not match is recomputed, and the result's ``note`` says why.
+    A hit loads the file; a miss computes them (a tqdm bar with ``progress``, ``on_batch(done, total)`` calls with
+    it, see :meth:`core.inference.Trained.outputs`) and writes it. A cache file that cannot be read or does not
+    match is recomputed, and the result's ``note`` says why.
     """
     key = embeddings_key(trained, dataset)
     path = embeddings_path(key)
@@ -166,10 +197,10 @@ def dataset_embeddings(
         except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
             note = f"the cached embeddings ({path.name}) could not be used ({' '.join(str(e).split())}); recomputed"
     if trained.can_classify:  # one pass: probabilities and representations
-        p, h = trained.predict_and_embed(dataset.waveforms, batch_size=batch_size, progress=progress)
+        p, h = trained.predict_and_embed(dataset.waveforms, batch_size, progress=progress, on_batch=on_batch)
         probs = p.numpy().astype(np.float32)
     else:
-        h, probs = trained.embed(dataset.waveforms, batch_size=batch_size, progress=progress), None
+        h, probs = trained.embed(dataset.waveforms, batch_size, progress, on_batch), None
     emb = h.numpy().astype(np.float32)
     result = DatasetEmbeddings(
         embeddings=emb,

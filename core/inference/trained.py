@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +32,8 @@ from core.probes.linear import LinearProbe
 from core.regimes.model import forward_batches
 
 PROBE_FILENAME = "probe.pt"
+OnBatch = Callable[[int, int], None]
+"""A progress callback: ``on_batch(batches done, batches in all)``."""
 
 
 def data_settings(config: dict) -> dict:
@@ -168,23 +170,43 @@ class Trained:
             raise ConfigError(f"waveforms must be [B, T] or [T], got shape {tuple(x.shape)}")
         return x.to(self.device, dtype=torch.float32, non_blocking=True)
 
-    def outputs(self, waveforms, batch_size: int = 64, progress: bool = False, desc: str = "embedding") -> dict:
+    def outputs(
+        self,
+        waveforms,
+        batch_size: int = 64,
+        progress: bool = False,
+        desc: str = "embedding",
+        on_batch: OnBatch | None = None,
+    ) -> dict:
         """Model outputs for clean waveforms, in batches.
 
         Model outputs for clean ``waveforms`` [B, T]: a dict of CPU float32 tensors (``h`` and, where the model has
-        them, ``z`` and ``logits``), computed in batches of ``batch_size`` without gradients.
+        them, ``z`` and ``logits``), computed in batches of ``batch_size`` without gradients. ``on_batch(done,
+        total)`` is called before each batch and once at the end (``done == total``), counting batches: the app's
+        progress bars read it, as tqdm's does with ``progress``.
         """
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         total = math.ceil(len(waveforms) / batch_size)
-        batches = (self._to_device(b) for b in _batches(waveforms, batch_size))
-        bar = tqdm(batches, total=total, desc=desc, disable=not progress, unit="batch")
+
+        def batches() -> Iterator[Tensor]:
+            for k, b in enumerate(_batches(waveforms, batch_size)):
+                if on_batch is not None:
+                    on_batch(k, total)
+                yield self._to_device(b)
+            if on_batch is not None:
+                on_batch(total, total)
+
+        bar = tqdm(batches(), total=total, desc=desc, disable=not progress, unit="batch")
         out = forward_batches(self.model, self.frontend, bar)
         return out or {"h": torch.zeros(0, self.embed_dim)}
 
-    def embed(self, waveforms, batch_size: int = 64, progress: bool = False) -> Tensor:
-        """Representations ``h`` [B, 512] (CPU float32) of clean ``waveforms`` [B, T] (numpy or torch)."""
-        return self.outputs(waveforms, batch_size, progress)["h"]
+    def embed(self, waveforms, batch_size: int = 64, progress: bool = False, on_batch: OnBatch | None = None) -> Tensor:
+        """Representations ``h`` [B, 512] (CPU float32) of clean ``waveforms`` [B, T] (numpy or torch).
+
+        ``on_batch`` as in :meth:`outputs`.
+        """
+        return self.outputs(waveforms, batch_size, progress, on_batch=on_batch)["h"]
 
     @property
     def has_classifier(self) -> bool:
@@ -207,17 +229,22 @@ class Trained:
         return self.predict_and_embed(waveforms, batch_size, source, progress)[0]
 
     def predict_and_embed(
-        self, waveforms, batch_size: int = 64, source: str = "auto", progress: bool = False
+        self,
+        waveforms,
+        batch_size: int = 64,
+        source: str = "auto",
+        progress: bool = False,
+        on_batch: OnBatch | None = None,
     ) -> tuple[Tensor, Tensor]:
         """Class probabilities [B, C] and representations ``h`` [B, D] of clean ``waveforms`` [B, T], in one pass.
 
-        ``source`` as in :meth:`predict`.
+        ``source`` as in :meth:`predict`; ``on_batch`` as in :meth:`outputs`.
         """
         if source not in ("auto", "head", "probe"):
             raise ConfigError(f"predict source {source!r}: choose auto, head or probe")
         use_head = source == "head" or (source == "auto" and self.has_classifier)
         if use_head:
-            out = self.outputs(waveforms, batch_size, progress, desc="classifying")
+            out = self.outputs(waveforms, batch_size, progress, desc="classifying", on_batch=on_batch)
             if "logits" not in out:
                 raise ConfigError(f"{self.checkpoint_path}: this {self.regime or 'model'} run has no classifier head")
             return torch.softmax(out["logits"], dim=1), out["h"]
@@ -227,7 +254,7 @@ class Trained:
                 f"{self.probe_note or 'no linear probe was found'}; fit one with "
                 f"`python -m core eval --checkpoint {self.checkpoint_path}` (it saves {PROBE_FILENAME})"
             )
-        h = self.embed(waveforms, batch_size, progress)
+        h = self.embed(waveforms, batch_size, progress, on_batch)
         return self.probe.predict_proba(h), h
 
     def probe_path(self) -> Path:
