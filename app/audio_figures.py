@@ -158,3 +158,36 @@ def probabilities_figure(
         title=f"{len(centres)} windows of {window_s:g} s",
     )
     return fig
+
+
+def mel_figure(wave: torch.Tensor, title: str, feature_settings: dict | None = None, height: int = 190):
+    """A small log-power Mel spectrogram (CLAR's third channel) of one waveform [T] at 16 kHz, in dB.
+
+    Args:
+        wave: the clip.
+        title: the figure's title (the file's name).
+        feature_settings: a model's own feature config, else the ``paper`` preset.
+        height: in pixels.
+    """
+    import plotly.graph_objects as go
+
+    cfg = FeatureConfig.from_dict(feature_settings) if feature_settings else feature_config("paper")
+    with torch.no_grad():
+        mel = ClarFeatures(cfg)(torch.as_tensor(wave, dtype=torch.float32)[None])[0, 2].numpy()
+    img, cols = _pool(mel, MAX_COLUMNS)
+    fig = go.Figure(
+        go.Heatmap(
+            z=img,
+            x=np.asarray(cfg.frame_times(mel.shape[-1]))[cols],
+            y=np.asarray(cfg.mel_frequencies()),
+            colorscale="Viridis",
+            showscale=False,
+            hovertemplate="%{x:.2f} s, %{y:.0f} Hz: %{z:.1f} dB<extra></extra>",
+        )
+    )
+    fig.update_yaxes(type="log", title_text="Hz")
+    fig.update_xaxes(title_text="time (s)")
+    fig.update_layout(
+        title={"text": title, "font": {"size": 12}}, height=height, margin={"l": 50, "r": 5, "t": 28, "b": 35}
+    )
+    return fig

@@ -14,7 +14,8 @@ import gradio as gr
 
 from app import models
 from app.audio_figures import features_figure, probabilities_figure
-from app.gradio_io import UPLOAD_HINT, as_players, clip_from_upload, gradio_errors
+from app.gradio_io import as_players, clip_from_upload, gradio_errors
+from app.upload import UPLOAD_HINT
 from core.audio import load_audio
 from core.inference.catalog import DEFAULT_MODEL
 from core.inference.windows import predict_windows

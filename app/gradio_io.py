@@ -17,17 +17,15 @@ import gradio as gr
 import numpy as np
 import torch
 
+from app.settings import UPLOAD_LIMIT_MB
 from core import SAMPLE_RATE
-from core.audio import MAX_SECONDS, check_audible, load_audio
+from core.audio import check_audible, load_audio
 from core.errors import AudioLoadError, ClarError
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
-UPLOAD_LIMIT_MB = 50
 UPLOAD_LIMIT = f"{UPLOAD_LIMIT_MB}mb"
 """The largest upload Gradio accepts (a larger one is refused before it is stored)."""
-UPLOAD_HINT = f"up to {UPLOAD_LIMIT_MB} MB and {MAX_SECONDS / 60:g} minutes; WAV, FLAC, OGG or MP3"
-"""What the upload boxes say they accept."""
 
 
 def _line(e: BaseException) -> str:

@@ -15,7 +15,8 @@ import torch
 
 from app import models
 from app.audio_figures import features_figure, waveforms_figure
-from app.gradio_io import UPLOAD_HINT, as_players, clip_from_upload, gradio_errors
+from app.gradio_io import as_players, clip_from_upload, gradio_errors
+from app.upload import UPLOAD_HINT
 from core.augment import CANONICAL_ORDER
 from core.augment.noise import NOISE_COLORS
 from core.augment.pairs import draw_pair, parameter_table

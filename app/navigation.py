@@ -7,15 +7,18 @@ from pathlib import Path
 import streamlit as st
 
 PAGES_DIR = Path(__file__).resolve().parents[1] / "pages"
-URL_PATHS = ("runs", "listen", "data")
+URL_PATHS = ("runs", "embeddings", "listen", "data")
 """The pages' URL paths (Train, the default page, is served at ``/``)."""
 
 
 def pages() -> dict[str, st.Page]:
-    """``{"train": ..., "runs": ..., "listen": ..., "data": ...}``: Train is the default page, served at ``/``."""
+    """The pages by name (train, runs, embeddings, listen, data): Train is the default page, served at ``/``."""
     return {
         "train": st.Page(str(PAGES_DIR / "train.py"), title="Train", icon=":material/play_circle:", default=True),
         "runs": st.Page(str(PAGES_DIR / "runs.py"), title="Runs", icon=":material/monitoring:", url_path="runs"),
+        "embeddings": st.Page(
+            str(PAGES_DIR / "embeddings.py"), title="Embeddings", icon=":material/scatter_plot:", url_path="embeddings"
+        ),
         "listen": st.Page(
             str(PAGES_DIR / "listen.py"), title="Listen & classify", icon=":material/hearing:", url_path="listen"
         ),

@@ -14,6 +14,7 @@ import streamlit as st
 
 from app import jobs
 from app.report_figures import confusion_figure, per_class_figure
+from app.run_clips import open_in_embeddings, run_test_clips
 from app.settings import checkpoint_arg, runs_db
 from app.ui import duration, one_line, pct, shown_errors, status_label, when
 from core.errors import ClarError
@@ -120,6 +121,8 @@ def _test_report(store: RunStore, run: dict[str, Any]) -> None:
     fig = confusion_figure(rep, names, "Confusion matrix (share of each true class)")
     if fig is not None:
         right.plotly_chart(fig, width="stretch")
+    if scorer == "head":
+        run_test_clips(run, which, rep.get("top1"))
 
 
 def _evaluate(store: RunStore, run: dict[str, Any]) -> None:
@@ -197,6 +200,7 @@ def run_detail(store: RunStore, run_id: str) -> None:
     with shown_errors("Summary"):
         _summary(store, run)
         _actions(store, run)
+        open_in_embeddings(run)
     tabs = st.tabs(["Test report", "Config", "Checkpoints", "Evaluate", "Log"])
     with tabs[0], shown_errors("Test report"):
         _test_report(store, run)

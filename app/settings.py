@@ -14,6 +14,9 @@ from core.paths import checkpoints_dir
 DATA_DIRS_KEY = "app:data_dirs"
 """Run-store setting: the folders a user added in the app (a list of paths)."""
 
+UPLOAD_LIMIT_MB = 50
+"""The largest upload (MB) the Gradio tab and the Embeddings page accept; a larger one is refused."""
+
 TOKEN_ENV = "CLAR_APP_TOKEN"
 """The access token required when the app serves beyond the loopback address (``--allow-remote``)."""
 

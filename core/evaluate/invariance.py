@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -80,6 +80,7 @@ def invariance_report(
     seed: int = 0,
     batch_size: int = 32,
     progress: bool = False,
+    on_step: Callable[[int, int], None] | None = None,
 ) -> list[InvarianceRow]:
     """The invariance of ``trained`` to each of ``names`` alone and to their chain, on ``waveforms`` [N, T] (16 kHz).
 
@@ -92,6 +93,8 @@ def invariance_report(
         seed: the seed every augmentation starts from.
         batch_size: clips per augmentation and embedding batch.
         progress: a tqdm bar over the augmentations.
+        on_step: called as ``on_step(done, total)`` before each row and once at the end, counting rows (the app's
+            progress bar).
 
     Raises:
         ConfigError: no clips, labels that do not match the clips, an unknown augmentation or preset.
@@ -118,7 +121,9 @@ def invariance_report(
 
         steps = tqdm(rows_spec, desc="invariance", unit="augmentation")
     out = []
-    for name, chain in steps:
+    for k, (name, chain) in enumerate(steps):
+        if on_step is not None:
+            on_step(k, len(rows_spec))
         h, acc = forward(_augment(chain, waves, seed, batch_size))
         sim = _cosine(clean, h)
         out.append(
@@ -133,6 +138,8 @@ def invariance_report(
                 clips=len(waves),
             )
         )
+    if on_step is not None:
+        on_step(len(rows_spec), len(rows_spec))
     return out
 
 

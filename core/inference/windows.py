@@ -126,3 +126,19 @@ def predict_windows(
         class_names=list(trained.class_names),
         embedding=h.mean(dim=0).numpy(),
     )
+
+
+def embed_windows(trained: Trained, wave: Tensor, hop_fraction: float = 0.5, batch_size: int = 32) -> np.ndarray:
+    """The representation [D] of a waveform [T] (16 kHz) of any length: the mean of its windows' ``h``.
+
+    The windows are those of :func:`predict_windows`, so a clip's embedding is the same whether or not the model
+    has a classifier.
+
+    Raises:
+        ConfigError: a bad hop.
+    """
+    window = trained.num_samples or int(wave.shape[-1])
+    if not 0.0 < hop_fraction <= 1.0:
+        raise ConfigError(f"windows: hop_fraction {hop_fraction} must be in (0, 1]")
+    windows, _ = cut_windows(torch.as_tensor(wave, dtype=torch.float32), window, max(1, round(window * hop_fraction)))
+    return trained.embed(windows, batch_size=batch_size).mean(dim=0).numpy()

@@ -60,6 +60,25 @@ def nearest(emb: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return idx, sim
 
 
+def neighbours_of(
+    emb: np.ndarray, query: np.ndarray, k: int, exclude: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` rows of ``emb`` nearest to one ``query`` vector [D] by cosine similarity: (indices, similarities).
+
+    ``exclude``: a row left out (the query's own row). Ties go to the lower index; ``k`` is capped at the rows left.
+    """
+    x = _unit(emb) if len(emb) >= 2 else np.asarray(emb, dtype=np.float64)
+    q = np.asarray(query, dtype=np.float64).ravel()
+    if q.shape != (x.shape[1],) or not np.isfinite(q).all():
+        raise ConfigError(f"the query must be a finite vector of {x.shape[1]} values, got shape {q.shape}")
+    sim = x @ (q / (np.linalg.norm(q) or 1.0))
+    if exclude is not None:
+        sim[exclude] = -np.inf
+    k = max(0, min(int(k), len(sim) - (exclude is not None)))
+    order = np.argsort(-sim, kind="stable")[:k]
+    return order, sim[order]
+
+
 @dataclass(frozen=True)
 class LabelSuspect:
     """A clip whose neighbours mostly disagree with its label.

@@ -82,3 +82,17 @@ def test_bad_input_is_a_one_line_config_error():
         outliers(bad)
     with pytest.raises(ConfigError, match="threshold"):
         near_duplicates(emb, threshold=2)
+
+
+def test_neighbours_of_one_query_match_scikit_learn_and_leave_out_its_own_row():
+    from sklearn.neighbors import NearestNeighbors
+
+    from core.probes.data_issues import neighbours_of
+
+    x = np.random.default_rng(7).normal(size=(50, 12))
+    idx, sim = neighbours_of(x, x[3], k=5, exclude=3)
+    ref = NearestNeighbors(n_neighbors=6, metric="cosine").fit(x).kneighbors(x[3:4], return_distance=True)
+    assert 3 not in idx
+    assert list(idx) == [int(i) for i in ref[1][0] if i != 3][:5]
+    assert np.allclose(sim, 1 - ref[0][0][1:6])
+    assert len(neighbours_of(x[:4], x[0], k=10, exclude=0)[0]) == 3
