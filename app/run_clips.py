@@ -30,8 +30,7 @@ def open_in_embeddings(run: dict[str, Any]) -> None:
     if run.get("status") != "completed" or not run.get("checkpoint_dir"):
         return
     if st.button("Open its map (Embeddings)", icon=":material/scatter_plot:", key=f"to-map-{run['id']}"):
-        st.session_state["emb:model"] = f"run:{run['id']}"
-        st.switch_page(pages()["embeddings"])
+        st.switch_page(pages()["embeddings"], query_params={"model": f"run:{run['id']}"})
 
 
 def run_test_clips(run: dict[str, Any], which: str, report_top1: float | None) -> None:

@@ -28,15 +28,15 @@ if not choices:
     st.info("No model yet: the shipped models are missing and no run has finished.", icon=":material/info:")
     st.stop()
 keys = [c.key for c in choices]
-asked = st.session_state.get("emb:model")
+BOX = "emb:model:box"
+wanted = st.query_params.get("model")  # a link, or the Runs page, may name the model
+if wanted in keys and st.session_state.get("emb:linked") != wanted:
+    st.session_state[BOX] = wanted
+if st.session_state.get(BOX) not in keys:
+    st.session_state[BOX] = keys[0]
 with st.container(horizontal=True):
-    key = st.selectbox(
-        "Model",
-        keys,
-        index=keys.index(asked) if asked in keys else 0,
-        format_func=lambda k: next(c.label for c in choices if c.key == k),
-    )
-    st.session_state["emb:model"] = key
+    key = st.selectbox("Model", keys, key=BOX, format_func=lambda k: next(c.label for c in choices if c.key == k))
+    st.query_params["model"] = st.session_state["emb:linked"] = key
     try:
         trained, _, choice = models.load(key)
     except ClarError as e:
