@@ -17,6 +17,15 @@ from core.errors import AudioLoadError
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    """A cache folder of each test's own, so that "computed" and "from the cache" do not depend on test order."""
+    import streamlit as st
+
+    monkeypatch.setenv("CLAR_CACHE_DIR", str(tmp_path / "cache"))
+    st.cache_resource.clear()  # the page keeps datasets in memory: the demo's files live in the cache folder
+
+
 def _texts(at) -> str:
     kinds = ("markdown", "caption", "error", "warning", "info", "success")
     return "\n".join(str(e.value) for kind in kinds for e in getattr(at, kind))

@@ -20,6 +20,12 @@ from core.inference import load_trained
 DEMO = Path(__file__).resolve().parents[2] / "checkpoints" / "pretrained" / "demo" / "model.pt"
 
 
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    """A cache folder of this test's own: other tests (the Embeddings page's) fill the session's with the same keys."""
+    monkeypatch.setenv("CLAR_CACHE_DIR", str(tmp_path / "cache"))
+
+
 @pytest.fixture
 def folder(tmp_path):
     """A folder dataset of 12 demo clips (copies, so that a test may touch them)."""
