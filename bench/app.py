@@ -50,7 +50,7 @@ PAGES = {
 }
 PAGE_MODULES = (
     "app.train_form", "app.launch_panel", "app.active_runs", "app.runs_table", "app.curves", "app.run_detail",
-    "app.datasets",
+    "app.datasets", "app.map_panel", "app.confusion_panel", "app.data_issues_panel", "app.invariance_panel",
 )  # fmt: skip
 ESTIMATE_CASES = (
     ("demo: CLAR, small_cnn_2d", "demo", ["schedule.epochs=2"]),
@@ -237,13 +237,17 @@ def main() -> None:
         if not args.skip_explorer:
             from bench._explorer import explorer_times
 
-            section(
+            text = (
                 "The Embeddings page (seconds, the CPU threads above): FSDD's 3000 clips embedded by the shipped "
                 "`fsdd` model; their UMAP (n_neighbors 15, min_dist 0.1, cosine) cold, warm and from the map cache "
-                "(target < 1 s); and in chromium, a real box drag on the map to the selection's audio players.",
-                ["measure", "seconds", "rate / target"],
-                explorer_times(_env(root), root, CHROMIUM, FLAGS),
+                "(target < 1 s); and in chromium, a real box drag on the map to the selection's audio players."
             )
+            rows = explorer_times(_env(root), root, CHROMIUM, FLAGS)
+            table = markdown_table(["measure", "seconds", "rate / target"], rows)
+            print(f"{text}\n\n{table}", flush=True)
+            if not args.no_write:
+                header = f"### The Embeddings page (`bench/app.py`, section 4)\n\nMeasured {machine_info()}."
+                write_section("explorer", f"{header}\n\n{text}\n\n{table}")
         if not args.skip_estimate:
             section(
                 "The Train page's estimate (3 timed steps after a warm-up step) against the real run's second "

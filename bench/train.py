@@ -12,14 +12,16 @@ two augmented views per clip, batch 64. For each encoder (``small_cnn_2d`` and `
   same ranges and p = 0.5), and computes the features of each view on its own. The main process runs the same
   model step. Its "input" share is the time the step waits for the loader.
 
-Both pipelines first run one untimed warm-up model step. By default the timed window is a whole epoch
-(clips // batch steps); ``--steps N`` times N steps and extrapolates to the epoch. The augmentation set is
+Both pipelines first run one untimed warm-up model step; the timed window is always a whole epoch (clips // batch
+steps): ratios over a few steps came out higher than over full epochs. Rows for 1 thread and for all cores, with
+the same total threads on both sides: the authors' DataLoader workers count (see ``_split``); small_cnn_2d is the
+median of ``--repeat`` epochs. The augmentation set is
 the paper's ``all`` when every augmentation is installed, else the installed ones (the table says which).
 Writes the "train" section of docs/benchmarks.md unless ``--quick`` or ``--no-write``;
 on CUDA it also reports ResNet18 with bf16 AMP.
 
-Usage: ``python bench/train.py [--quick] [--clips 2700] [--steps 0] [--batch-size 64] [--workers 2]
-[--encoders small_cnn_2d,resnet18_2d] [--device cpu] [--threads N] [--no-write]``
+Usage: ``python bench/train.py [--quick] [--clips 2700] [--batch-size 64] [--threads 1,all] [--repeat 3]
+[--encoders small_cnn_2d,resnet18_2d] [--device cpu] [--no-write]``
 """
 
 from __future__ import annotations
@@ -157,6 +159,7 @@ def authors_style(cfg: TrainConfig, data, augs: list[str], steps: int, workers: 
         batch_size=cfg.data.batch_size,
         shuffle=True,
         num_workers=workers,
+        worker_init_fn=_one_thread_worker,
         drop_last=True,
         pin_memory=device.type == "cuda",
     )
@@ -188,6 +191,14 @@ def authors_style(cfg: TrainConfig, data, augs: list[str], steps: int, workers: 
     total = time.perf_counter() - t_start
     del it  # shuts the workers down and reaps them, so their CPU time is counted
     return total / steps, wait / total, (_cpu_seconds() - cpu0) / steps
+
+
+def _one_thread_worker(_: int) -> None:
+    """Each DataLoader worker on one thread (torch already sets 1; numpy's BLAS too), so threads add up fairly."""
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    threadpool_limits(limits=1)
 
 
 def _cpu_seconds() -> float:
@@ -264,103 +275,90 @@ def installed_augs() -> tuple[list[str], str]:
         return have, "+".join(have) + " (pitch_shift/time_stretch not installed)"
 
 
+def _split(threads: int) -> tuple[int, int]:
+    """The authors' style at ``threads`` threads in all: (main-process torch threads, DataLoader workers).
+
+    Its workers count: at 1 thread the main process loads the data itself (0 workers); at N > 1 the model step
+    gets 1 thread and N - 1 workers each get 1.
+    """
+    return (1, 0) if threads <= 1 else (1, threads - 1)
+
+
+def _median_epoch(fn, repeat: int) -> tuple:
+    """The run of ``fn()`` (a tuple whose first item is seconds per step) with the median time over ``repeat``."""
+    runs = sorted((fn() for _ in range(repeat)), key=lambda r: r[0])
+    return runs[len(runs) // 2]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="an epoch of 256 clips in batches of 32, no docs update")
     p.add_argument("--clips", type=int, default=2700)
-    p.add_argument("--steps", type=int, default=0, help="timed steps (0: the whole epoch)")
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--workers", type=int, default=2, help="DataLoader workers for the authors'-style pipeline")
+    p.add_argument("--threads", default="1,all", help="total threads of each pipeline, a row each (default 1,all)")
+    p.add_argument("--repeat", type=int, default=3, help="full epochs per measurement of small_cnn_2d (median)")
     p.add_argument("--encoders", default="small_cnn_2d,resnet18_2d")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     p.add_argument("--no-write", action="store_true")
     args = p.parse_args(argv)
+    from bench.features import thread_counts
+
     if args.quick:
-        args.clips, args.batch_size = min(args.clips, 256), min(args.batch_size, 32)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+        args.clips, args.batch_size, args.repeat = min(args.clips, 256), min(args.batch_size, 32), 1
     device = resolve_device(args.device)
     args.device = str(device)
     augs, aug_label = installed_augs()
     base = make_config("small_cnn_2d", args, augs)
     data = fsdd_epoch(base, args.clips)
     n_clips = len(data.train)
-    steps_per_epoch = n_clips // args.batch_size
-    args.steps = min(args.steps or steps_per_epoch, steps_per_epoch)
-    header = [
-        "encoder",
-        "pipeline",
-        "clips/s",
-        "epoch (s)",
-        "CPU s/epoch",
-        "input",
-        "augment",
-        "features",
-        "model",
-        "speed-up (wall)",
-        "speed-up (CPU)",
-    ]
+    steps = n_clips // args.batch_size
+    header = ["encoder", "threads", "pipeline", "clips/s", "epoch (s)", "CPU s/epoch", "input", "augment",
+              "features", "model", "speed-up (wall)", "speed-up (CPU)"]  # fmt: skip
     rows = []
+    counts = thread_counts(args.threads)
+    pct = lambda v: f"{100 * v:.0f}%"  # noqa: E731
     for encoder in args.encoders.split(","):
-        cfg = make_config(encoder, args, augs)
-        s_ours, shares, c_ours = ours(cfg, data, args.steps)
-        s_auth, wait_share, c_auth = authors_style(cfg, data, augs, args.steps, args.workers, device)
-        pct = lambda v: f"{100 * v:.0f}%"  # noqa: E731
-        rows.append(
-            [
-                encoder,
-                "ours",
-                f"{args.batch_size / s_ours:.1f}",
-                f"{s_ours * steps_per_epoch:.1f}",
-                f"{c_ours * steps_per_epoch:.1f}",
-                pct(shares.get("input", 0)),
-                pct(shares.get("augment", 0)),
-                pct(shares.get("features", 0)),
-                pct(shares.get("model", 0)),
-                f"{s_auth / s_ours:.2f}x",
+        small = encoder == "small_cnn_2d"
+        repeat = args.repeat if small else 1  # a ResNet18 epoch is minutes: one, at all cores
+        for threads in counts if small else counts[-1:]:
+            cfg = make_config(encoder, args, augs)
+            torch.set_num_threads(threads)
+            s_ours, shares, c_ours = _median_epoch(lambda cfg=cfg: ours(cfg, data, steps), repeat)
+            main_threads, workers = _split(threads)
+            torch.set_num_threads(main_threads)
+            s_auth, wait_share, c_auth = _median_epoch(
+                lambda cfg=cfg, w=workers: authors_style(cfg, data, augs, steps, w, device), repeat
+            )
+            rows.append([
+                encoder, threads, "ours", f"{args.batch_size / s_ours:.1f}", f"{s_ours * steps:.1f}",
+                f"{c_ours * steps:.1f}", pct(shares.get("input", 0)), pct(shares.get("augment", 0)),
+                pct(shares.get("features", 0)), pct(shares.get("model", 0)), f"{s_auth / s_ours:.2f}x",
                 f"{c_auth / c_ours:.2f}x",
-            ]
-        )
-        rows.append(
-            [
-                encoder,
-                f"authors' style ({args.workers} workers)",
-                f"{args.batch_size / s_auth:.1f}",
-                f"{s_auth * steps_per_epoch:.1f}",
-                f"{c_auth * steps_per_epoch:.1f}",
-                f"{pct(wait_share)} (waiting for workers)",
-                "in workers",
-                "in workers",
-                pct(1 - wait_share),
-                "1.00x",
-                "1.00x",
-            ]
-        )
-        print(markdown_table(header, rows[-2:]), flush=True)
+            ])  # fmt: skip
+            rows.append([
+                encoder, threads, f"authors' style ({main_threads} + {workers} worker{'s' * (workers != 1)})",
+                f"{args.batch_size / s_auth:.1f}", f"{s_auth * steps:.1f}", f"{c_auth * steps:.1f}",
+                f"{pct(wait_share)} (waiting for data)", "in the loader", "in the loader", pct(1 - wait_share),
+                "1.00x", "1.00x",
+            ])  # fmt: skip
+            print(markdown_table(header, rows[-2:]), flush=True)
+    torch.set_num_threads(counts[-1])
     if device.type == "cuda":
         cfg = make_config("resnet18_2d", args, augs, amp="bf16")
-        s_amp, shares, c_amp = ours(cfg, data, args.steps)
-        rows.append(
-            [
-                "resnet18_2d",
-                "ours, bf16 AMP",
-                f"{args.batch_size / s_amp:.1f}",
-                f"{s_amp * steps_per_epoch:.1f}",
-                f"{c_amp * steps_per_epoch:.1f}",
-                *(f"{100 * shares.get(k, 0):.0f}%" for k in ("input", "augment", "features", "model")),
-                "",
-                "",
-            ]
-        )
+        s_amp, shares, c_amp = ours(cfg, data, steps)
+        rows.append(["resnet18_2d", counts[-1], "ours, bf16 AMP", f"{args.batch_size / s_amp:.1f}",
+                     f"{s_amp * steps:.1f}", f"{c_amp * steps:.1f}",
+                     *(pct(shares.get(k, 0)) for k in ("input", "augment", "features", "model")), "", ""])  # fmt: skip
     table = markdown_table(header, rows)
     text = (
         f"CLAR training on FSDD ({n_clips} clips of 1 s, two views each, batch {args.batch_size}, 10% labels), "
-        f"augmentations: {aug_label}. Timed over {args.steps} of the epoch's {steps_per_epoch} steps"
-        f"{'' if args.steps == steps_per_epoch else ' and extrapolated'}. Shares are of the step time; 'input' "
-        f"for ours is gathering the batch from the device-resident waveforms. "
-        f"Speed-up = authors'-style time / ours, in wall time and in CPU time (user + system of the process "
-        f"and its DataLoader workers; robust to other load on the machine).\n\n"
+        f"augmentations: {aug_label}. Every figure is a **full epoch** ({steps} steps), after one warm-up step; "
+        f"small_cnn_2d is the median of {args.repeat} epochs at each thread count, resnet18_2d one epoch at "
+        f"{counts[-1]} threads. Both pipelines use the same total number of threads: ours runs torch on all of "
+        "them; the authors' style gives the model step 1 thread and each DataLoader worker 1 (at 1 thread it has "
+        "no worker and loads in the main process). Shares are of the step time; 'input' for ours is gathering the "
+        "batch from the device-resident waveforms. Speed-up = authors'-style time / ours, in wall time and in CPU "
+        "time (user + system of the process and its DataLoader workers).\n\n"
         f"Machine: {machine_info(device)}\n\n{table}\n\nRun: `python bench/train.py` (`--quick` for a smoke run)."
     )
     print(text)

@@ -17,3 +17,12 @@ def power_to_db(power: Tensor, amin: float = 1e-10, top_db: float | None = 80.0)
         peak = db.flatten(1).amax(dim=1).view(-1, *([1] * (db.dim() - 1)))
         db = torch.maximum(db, peak - top_db)
     return db
+
+
+def power_to_db_(power: Tensor, amin: float = 1e-10, top_db: float | None = 80.0) -> Tensor:
+    """:func:`power_to_db` in place: ``power`` [B, ...] is overwritten with its dB values (and returned)."""
+    torch.clamp(power, min=amin, out=power).log10_().mul_(10.0)
+    if top_db is not None:
+        peak = power.flatten(1).amax(dim=1).view(-1, *([1] * (power.dim() - 1)))
+        torch.maximum(power, peak - top_db, out=power)
+    return power

@@ -12,12 +12,13 @@ import torch
 from torch import Tensor, nn
 
 from core.errors import ConfigError
+from core.features.banded import BandedMel
 from core.features.config import FeatureConfig, feature_config
-from core.features.db import power_to_db
+from core.features.db import power_to_db_
 from core.features.logfreq import dft_kernel, log_frequencies, logfreq_dft
 from core.features.mel import mel_filterbank
 from core.features.precision import ieee_fp32
-from core.features.stft import linear_stft, make_window, phase, power, reduce_bins, wrap_phase
+from core.features.stft import linear_stft, make_window, phase, power, reduce_bins, wrap_phase_
 
 
 class ClarFeatures(nn.Module):
@@ -32,6 +33,8 @@ class ClarFeatures(nn.Module):
     [-1, 1] -> float tensor [B, 3, n_bins, num_frames(T)] in the module's dtype (float32 by default).
     """
 
+    banded: bool = True
+    """Apply the Mel filterbank block by block (:class:`BandedMel`); False: one dense matmul (same weights)."""
     cpu_chunk_samples: int = 160_000
     """On the CPU, a batch is processed in chunks of about this many samples (0: never chunk)."""
 
@@ -49,6 +52,7 @@ class ClarFeatures(nn.Module):
             cfg.sample_rate, cfg.mel_n_fft, cfg.n_mels, cfg.mel_fmin, cfg.mel_fmax, cfg.mel_scale, cfg.mel_norm
         )
         self.register_buffer("mel_fb", torch.from_numpy(fb).to(dtype), persistent=False)
+        self.banded_mel = BandedMel(self.mel_fb)
         if cfg.stft_scale == "log":
             offset = (cfg.stft_n_fft - cfg.win_length) // 2
             freqs = log_frequencies(cfg.stft_fmin, cfg.stft_fmax, cfg.stft_bins)
@@ -87,13 +91,12 @@ class ClarFeatures(nn.Module):
             )
         x = x.to(self.mel_fb.dtype)
         with ieee_fp32(x.device):
-            step = self._chunk_size(x)
-            if step >= x.shape[0]:
-                return self._channels(x)
-            # Examples are independent (even the top_db clip is per example), so chunking is exact.
             out = x.new_empty(x.shape[0], 3, cfg.n_mels, cfg.num_frames(x.shape[-1]))
+            step = self._chunk_size(x)
+            # Examples are independent (even the top_db clip is per example), so chunking is exact; each chunk
+            # writes its slice of ``out`` in place.
             for i in range(0, x.shape[0], step):
-                out[i : i + step] = self._channels(x[i : i + step])
+                self._channels(x[i : i + step], out[i : i + step])
             return out
 
     def _chunk_size(self, x: Tensor) -> int:
@@ -107,22 +110,44 @@ class ClarFeatures(nn.Module):
             return x.shape[0]
         return max(1, self.cpu_chunk_samples // max(1, x.shape[-1]))
 
-    def _channels(self, x: Tensor) -> Tensor:
+    def _channels(self, x: Tensor, out: Tensor) -> None:
+        """Fill ``out`` [b, 3, n_mels, frames] with the channels of ``x`` [b, T].
+
+        The STFT is frequency-last ([b, frames, F]: torch.stft's own memory order), so the power and the Mel
+        products run on contiguous memory; each channel is then written once into its place in ``out``
+        (frequency-major), and the dB and phase fix-ups happen there in place.
+        """
         cfg = self.config
-        n_frames = cfg.num_frames(x.shape[-1])
-        out = x.new_empty(x.shape[0], 3, cfg.n_mels, n_frames)
-        # frequency-last ([B, frames, freq]) until the final transposed copies into ``out``
-        mel_spec = linear_stft(x, cfg.mel_n_fft, cfg.hop_length, self.window, cfg.center)
-        mel = torch.matmul(power(mel_spec), self.mel_fb.T)
-        out[:, 2] = power_to_db(mel, cfg.amin, cfg.top_db).transpose(-1, -2)
+        mel_spec = linear_stft(x, cfg.mel_n_fft, cfg.hop_length, self.window, cfg.center)  # [b, frames, F]
+        pw = power(mel_spec)
+        mel = self.banded_mel(pw) if self.banded else torch.matmul(pw, self.mel_fb.T)  # [b, frames, n_mels]
+        out[:, 2].copy_(mel.transpose(-1, -2))
+        power_to_db_(out[:, 2], cfg.amin, cfg.top_db)
         if cfg.stft_scale == "log":
             re, im = logfreq_dft(x, self.dft_kernel, cfg.stft_n_fft, cfg.hop_length, self._dft_offset, cfg.center)
-            out[:, 0] = power_to_db(re.square() + im.square(), cfg.amin, cfg.top_db)
-            out[:, 1] = wrap_phase(torch.atan2(im, re))
+            torch.addcmul(re.square(), im, im, out=out[:, 0])
+            torch.atan2(im, re, out=out[:, 1])
+        elif cfg.stft_reduction == "decimate":
+            spec = mel_spec if cfg.stft_n_fft == cfg.mel_n_fft else linear_stft(
+                x, cfg.stft_n_fft, cfg.hop_length, self.window, cfg.center
+            )  # fmt: skip
+            d = (spec.shape[-1] - 1) // cfg.stft_bins
+            pw_kept = pw if spec is mel_spec else power(spec)
+            out[:, 0].copy_(pw_kept[..., : d * cfg.stft_bins : d].transpose(-1, -2))
+            # atan2 of the kept bins' parts, each first copied frequency-major: on contiguous operands it measured
+            # 1.4x faster than torch.angle and 7x faster than either on strided views; the result lands in place
+            parts = torch.view_as_real(spec[..., : d * cfg.stft_bins : d])
+            re = parts[..., 0].transpose(-1, -2).contiguous()
+            im = parts[..., 1].transpose(-1, -2).contiguous()
+            torch.atan2(im, re, out=out[:, 1])
         else:
-            if cfg.stft_n_fft != cfg.mel_n_fft:
-                mel_spec = linear_stft(x, cfg.stft_n_fft, cfg.hop_length, self.window, cfg.center)
-            pw, kept = reduce_bins(mel_spec, cfg.stft_bins, cfg.stft_reduction)
-            out[:, 0] = power_to_db(pw, cfg.amin, cfg.top_db).transpose(-1, -2)
-            out[:, 1] = phase(kept).transpose(-1, -2)
-        return out
+            spec = mel_spec if cfg.stft_n_fft == cfg.mel_n_fft else linear_stft(
+                x, cfg.stft_n_fft, cfg.hop_length, self.window, cfg.center
+            )  # fmt: skip
+            pw_r, kept = reduce_bins(spec, cfg.stft_bins, cfg.stft_reduction)
+            out[:, 0].copy_(pw_r.transpose(-1, -2))
+            out[:, 1].copy_(phase(kept).transpose(-1, -2))
+            power_to_db_(out[:, 0], cfg.amin, cfg.top_db)
+            return
+        power_to_db_(out[:, 0], cfg.amin, cfg.top_db)
+        wrap_phase_(out[:, 1])
