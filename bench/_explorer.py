@@ -13,6 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench._report import wait_for_port
+
 REPO = Path(__file__).resolve().parent.parent
 FSDD_MODEL = REPO / "checkpoints" / "pretrained" / "fsdd" / "model.pt"
 UMAP_PROBE = """
@@ -84,13 +86,7 @@ def _selection(env: dict[str, str], root: Path, chromium: str, flags: list[str])
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     rows = []
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
+        wait_for_port(port)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, headless=True, args=flags)
             for model, clips in (("pretrained:demo", 320), ("pretrained:fsdd", 3000)):

@@ -49,6 +49,20 @@ def time_call(fn: Callable[[], object], repeat: int = 3, warmup: int = 1, sync: 
     return min(time_calls(fn, repeat, warmup, sync))
 
 
+def wait_for_port(port: int, timeout_s: float = 60.0) -> bool:
+    """Wait until something accepts connections on 127.0.0.1:``port``; False when ``timeout_s`` passes first."""
+    import socket
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
 def markdown_table(header: list[str], rows: list[list[object]]) -> str:
     """A GitHub-flavoured markdown table."""
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]

@@ -244,7 +244,7 @@ def make_config(encoder: str, args, augs: list[str], amp: str = "none") -> Train
                 "num_samples": SAMPLE_RATE,
                 "max_train_clips": args.clips,
                 "max_eval_clips": 8,
-                "valid_fraction": 0.0,
+                "validation": "none",
                 "label_fraction": 0.1,
                 "batch_size": args.batch_size,
             },
