@@ -66,6 +66,11 @@ def _separation(emb: DatasetEmbeddings, rows: np.ndarray) -> None:
         "the best accuracy a simple classifier could reach on these embeddings; compare it with chance, "
         f"{1 / max(1, len(np.unique(emb.labels[rows]))):.0%} for balanced classes.",
     )
+    if (emb.split[rows] == "train").any():
+        st.caption(
+            "These include training clips, which the model learned from: they flatter it. Choose the test split "
+            "alone for a held-out figure."
+        )
     sil = sep["silhouette"]
     b.metric(
         "Silhouette (cosine)",

@@ -51,8 +51,9 @@ def test_the_demo_model_maps_its_dataset_and_a_second_view_comes_from_the_caches
     assert "embeddings from the cache" in text and "UMAP of 320 clips, from the cache" in text
     at.radio(key="emb:method").set_value("PCA").run()
     assert "PCA of 320 clips" in _texts(at) and "of the variance" in _texts(at)
+    assert "These include training clips" in _texts(at)  # the separation scores say when they are flattered
     at.pills(key="emb:splits:pretrained:demo:demo (the model's own, with its run's splits)").set_value(["test"]).run()
-    assert "48 of 320 clips" in _texts(at)
+    assert "48 of 320 clips" in _texts(at) and "These include training clips" not in _texts(at)
 
 
 def test_a_small_folder_with_other_classes_turns_prediction_colouring_off_and_says_why(app_env, tmp_path):
