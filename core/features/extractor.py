@@ -18,7 +18,7 @@ from core.features.db import power_to_db_
 from core.features.logfreq import dft_kernel, log_frequencies, logfreq_dft
 from core.features.mel import mel_filterbank
 from core.features.precision import ieee_fp32
-from core.features.stft import linear_stft, make_window, phase, power, reduce_bins, wrap_phase_
+from core.features.stft import linear_stft, make_window, power, reduce_bins, wrap_phase_
 
 
 class ClarFeatures(nn.Module):
@@ -127,27 +127,17 @@ class ClarFeatures(nn.Module):
             re, im = logfreq_dft(x, self.dft_kernel, cfg.stft_n_fft, cfg.hop_length, self._dft_offset, cfg.center)
             torch.addcmul(re.square(), im, im, out=out[:, 0])
             torch.atan2(im, re, out=out[:, 1])
-        elif cfg.stft_reduction == "decimate":
-            spec = mel_spec if cfg.stft_n_fft == cfg.mel_n_fft else linear_stft(
-                x, cfg.stft_n_fft, cfg.hop_length, self.window, cfg.center
-            )  # fmt: skip
-            d = (spec.shape[-1] - 1) // cfg.stft_bins
-            pw_kept = pw if spec is mel_spec else power(spec)
-            out[:, 0].copy_(pw_kept[..., : d * cfg.stft_bins : d].transpose(-1, -2))
-            # atan2 of the kept bins' parts, each first copied frequency-major: on contiguous operands it measured
-            # 1.4x faster than torch.angle and 7x faster than either on strided views; the result lands in place
-            parts = torch.view_as_real(spec[..., : d * cfg.stft_bins : d])
-            re = parts[..., 0].transpose(-1, -2).contiguous()
-            im = parts[..., 1].transpose(-1, -2).contiguous()
-            torch.atan2(im, re, out=out[:, 1])
         else:
             spec = mel_spec if cfg.stft_n_fft == cfg.mel_n_fft else linear_stft(
                 x, cfg.stft_n_fft, cfg.hop_length, self.window, cfg.center
             )  # fmt: skip
-            pw_r, kept = reduce_bins(spec, cfg.stft_bins, cfg.stft_reduction)
-            out[:, 0].copy_(pw_r.transpose(-1, -2))
-            out[:, 1].copy_(phase(kept).transpose(-1, -2))
-            power_to_db_(out[:, 0], cfg.amin, cfg.top_db)
-            return
+            pw_kept, kept = reduce_bins(spec, cfg.stft_bins, cfg.stft_reduction, pw if spec is mel_spec else None)
+            out[:, 0].copy_(pw_kept.transpose(-1, -2))
+            # atan2 of the kept bins' parts, each first copied frequency-major: on contiguous operands it measured
+            # 1.4x faster than torch.angle and 7x faster than either on strided views; the result lands in place
+            parts = torch.view_as_real(kept)
+            re = parts[..., 0].transpose(-1, -2).contiguous()
+            im = parts[..., 1].transpose(-1, -2).contiguous()
+            torch.atan2(im, re, out=out[:, 1])
         power_to_db_(out[:, 0], cfg.amin, cfg.top_db)
         wrap_phase_(out[:, 1])

@@ -64,7 +64,9 @@ def power(spec: Tensor) -> Tensor:
     return torch.addcmul(re * re, im, im)
 
 
-def reduce_bins(spec: Tensor, n_bins: int, reduction: str = "decimate") -> tuple[Tensor, Tensor]:
+def reduce_bins(
+    spec: Tensor, n_bins: int, reduction: str = "decimate", spec_power: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
     """Reduce a one-sided STFT [..., F] (frequency last) to ``n_bins``: returns (power, kept complex bins).
 
     With d = (F - 1) // n_bins (F - 1 = n_fft / 2), output column m is:
@@ -72,29 +74,21 @@ def reduce_bins(spec: Tensor, n_bins: int, reduction: str = "decimate") -> tuple
       n_fft / d samples this is exactly the (n_fft / d)-point DFT of the windowed frame up to the linear
       phase exp(-2j*pi*m*(n_fft - n_fft/d)/2/(n_fft/d)) (= (-1)^m for the paper preset), so nothing is lost.
     * ``"mean"``: power is the mean of |S|^2 over bins d*m .. d*m + d - 1; the complex value is bin d*m.
-    The Nyquist bin (n_fft / 2) is never kept. Both outputs are contiguous.
+    The Nyquist bin (n_fft / 2) is never kept. ``spec_power``: ``power(spec)`` where the caller has it already.
+    Both outputs may be strided views: copy them where contiguous memory matters.
     """
     d = (spec.shape[-1] - 1) // n_bins
     if d < 1:
         raise ConfigError(f"STFT channel: {spec.shape[-1]} bins cannot be reduced to {n_bins}")
-    kept = spec[..., : d * n_bins : d].contiguous()
+    pw = power(spec) if spec_power is None else spec_power
+    kept = spec[..., : d * n_bins : d]
     if reduction == "decimate":
-        return power(kept), kept
+        return pw[..., : d * n_bins : d], kept
     if reduction == "mean":
-        return power(spec[..., : d * n_bins]).unflatten(-1, (n_bins, d)).mean(dim=-1), kept
+        return pw[..., : d * n_bins].unflatten(-1, (n_bins, d)).mean(dim=-1), kept
     raise ConfigError(f"stft_reduction {reduction!r}: unknown, choose decimate or mean")
 
 
-def wrap_phase(angle: Tensor) -> Tensor:
-    """Map angles in [-pi, pi] (atan2's range) to (-pi, pi]: an exact -pi becomes +pi."""
-    return torch.where(angle <= -torch.pi, angle + 2 * torch.pi, angle)
-
-
 def wrap_phase_(angle: Tensor) -> Tensor:
-    """:func:`wrap_phase` in place: an exact -pi becomes +pi."""
+    """Map angles in [-pi, pi] (atan2's range) to (-pi, pi], in place: an exact -pi becomes +pi."""
     return angle.masked_fill_(angle <= -torch.pi, torch.pi)
-
-
-def phase(spec: Tensor) -> Tensor:
-    """Angle of a complex tensor in radians, in (-pi, pi]."""
-    return wrap_phase(torch.angle(spec))
