@@ -138,39 +138,30 @@ def map_figure(
 
 
 def confusion_click_figure(cm: np.ndarray, class_names: Sequence[str], hide_diagonal: bool = False, title: str = ""):
-    """The confusion matrix (rows: true, columns: predicted) as shares of each true class, its cells clickable.
+    """The run report's confusion heat map (:func:`app.report_figures.confusion_figure`), its cells clickable.
 
-    Each cell carries a clickable point whose ``customdata`` is ``[true, predicted, count]``. With
-    ``hide_diagonal`` only the errors are coloured.
+    Each cell carries a transparent point whose ``customdata`` is ``[true, predicted, count]``: the points answer
+    hovers and clicks, the heat map under them only draws. With ``hide_diagonal`` only the errors are coloured.
     """
     import plotly.graph_objects as go
 
+    from app.report_figures import confusion_figure
+
     counts = np.asarray(cm, dtype=np.int64)
     names = list(class_names)
-    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-    z = share.astype(float)
-    if hide_diagonal:
-        np.fill_diagonal(z, np.nan)
     n = len(names)
-    text = counts.astype(str).astype(object)
+    fig = confusion_figure({"confusion_matrix": counts.tolist()}, names, title)
+    heat = fig.data[0]
+    heat.update(hoverinfo="skip", hovertemplate=None)
     if hide_diagonal:
-        np.fill_diagonal(text, "")
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=names,
-            y=names,
-            colorscale="Blues",
-            zmin=0,
-            zmax=max(float(np.nanmax(z)) if np.isfinite(z).any() else 1.0, 1e-9) if hide_diagonal else 1,
-            colorbar={"tickformat": ".0%"},
-            hoverinfo="skip",
-            text=text if n <= 20 else None,
-            texttemplate="%{text}" if n <= 20 else None,
-        )
-    )
+        z = np.array(heat.z, dtype=float)
+        np.fill_diagonal(z, np.nan)
+        text = None if heat.text is None else np.array(heat.text, dtype=object)
+        if text is not None:
+            np.fill_diagonal(text, "")
+        heat.update(z=z, zmax=max(float(np.nanmax(z)) if np.isfinite(z).any() else 1.0, 1e-9), text=text)
     t, p = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-    keep = np.ones_like(t, dtype=bool) if not hide_diagonal else t != p
+    keep = t != p if hide_diagonal else np.ones_like(t, dtype=bool)
     t, p = t[keep], p[keep]
     fig.add_trace(
         go.Scatter(
@@ -183,15 +174,7 @@ def confusion_click_figure(cm: np.ndarray, class_names: Sequence[str], hide_diag
             showlegend=False,
         )
     )
-    side = max(360, min(900, 44 * n + 180))
-    fig.update_layout(
-        title=title or None,
-        height=side,
-        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
-        xaxis={"title": "predicted", "tickangle": -45},
-        yaxis={"title": "true", "autorange": "reversed"},
-        # no drag or click mode: Streamlit then makes a click select (a box drag mode would turn click-select off)
-    )
+    # no drag or click mode is set: Streamlit then makes a click select (a box drag mode turns click-select off)
     return fig
 
 
