@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import streamlit as st
+
 from app.settings import DATA_DIRS_KEY, data_dir
 from core.data import DATASET_NAMES, family, list_clips
 from core.errors import ClarError, DatasetError
@@ -68,6 +70,15 @@ def dataset_state(name: str) -> DatasetState:
 def builtin_states() -> list[DatasetState]:
     """Every named dataset (not ``folder``/``csv``, which need a location), found or not."""
     return [dataset_state(n) for n in DATASET_NAMES if not family(n).needs_root]
+
+
+@st.cache_data(ttl=60, show_spinner="Looking for datasets…")
+def cached_builtin_states() -> list[DatasetState]:
+    """:func:`builtin_states`, kept for a minute: it reads every dataset's metadata.
+
+    The pages share it; ``cached_builtin_states.clear()`` forgets it (after a download).
+    """
+    return builtin_states()
 
 
 def check_user_dataset(kind: str, root: str) -> DatasetState:

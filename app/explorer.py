@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from app.datasets import builtin_states, user_datasets
+from app.datasets import cached_builtin_states, user_datasets
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,7 +55,7 @@ def dataset_picks(trained: Trained, store: RunStore | None) -> list[DatasetPick]
     """The model's own dataset first, then every other dataset found on this server, then the user's folders."""
     own = trained.data.get("name")
     picks = [DatasetPick(f"{own} (the model's own, with its run's splits)")] if own else []
-    picks += [DatasetPick(s.name, s.name) for s in builtin_states() if s.problem is None and s.name != own]
+    picks += [DatasetPick(s.name, s.name) for s in cached_builtin_states() if s.problem is None and s.name != own]
     if store is not None:
         picks += [DatasetPick(f"{e['kind']}: {e['root']}", e["kind"], e["root"]) for e in user_datasets(store)]
     return picks

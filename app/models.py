@@ -59,13 +59,22 @@ def resolve(key: str | None) -> ModelChoice:
 def load(key: str | None) -> tuple[Trained, NeighbourIndex | None, ModelChoice]:
     """The loaded model for ``key`` (from memory when its file is unchanged), with its neighbour index if any."""
     choice = resolve(key)
-    path = Path(choice.path)
+    trained, index = load_file(Path(choice.path), choice.neighbours)
+    return trained, index, choice
+
+
+def load_file(path: Path, neighbours: Path | None = None) -> tuple[Trained, NeighbourIndex | None]:
+    """The checkpoint at ``path`` loaded on the CPU (and ``neighbours``' index), kept in memory until they change.
+
+    Raises:
+        CheckpointError: the file is gone or cannot be loaded (one line).
+    """
     try:
         st = path.stat()
     except OSError as e:
         raise CheckpointError(f"{path}: {e.strerror or e}") from None
     companions = []  # a probe fitted (or an index built) since the model was loaded changes what it can do
-    for other in (path.parent / PROBE_FILENAME, choice.neighbours):
+    for other in (path.parent / PROBE_FILENAME, neighbours):
         try:
             companions.append(other.stat().st_mtime_ns if other is not None else None)
         except OSError:
@@ -74,12 +83,11 @@ def load(key: str | None) -> tuple[Trained, NeighbourIndex | None, ModelChoice]:
     with _lock:
         if cache_key in _loaded:
             _loaded.move_to_end(cache_key)
-            trained, index = _loaded[cache_key]
-            return trained, index, choice
+            return _loaded[cache_key]
     trained = load_trained(path, device="cpu")
-    index = NeighbourIndex.load(choice.neighbours) if choice.neighbours is not None else None
+    index = NeighbourIndex.load(neighbours) if neighbours is not None else None
     with _lock:
         _loaded[cache_key] = (trained, index)
         while len(_loaded) > MAX_LOADED:
             _loaded.popitem(last=False)
-    return trained, index, choice
+    return trained, index

@@ -18,13 +18,6 @@ from app.navigation import pages
 from app.ui import shown_errors
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
-def _trained(path: str, mtime: int):
-    from core.inference import load_trained
-
-    return load_trained(path, device="cpu")
-
-
 def open_in_embeddings(run: dict[str, Any]) -> None:
     """A button that opens the Embeddings page on this run's model (completed runs with a checkpoint only)."""
     if run.get("status") != "completed" or not run.get("checkpoint_dir"):
@@ -44,10 +37,11 @@ def run_test_clips(run: dict[str, Any], which: str, report_top1: float | None) -
         "List the clips behind each cell (runs the model once over the dataset; cached)", key=f"cells-{run['id']}"
     ):
         return
+    from app.models import load_file  # torch and the model code load only when a run's clips are asked for
     from core.inference.dataset import model_dataset
 
     with shown_errors("The test clips"):
-        trained = _trained(str(path), path.stat().st_mtime_ns)
+        trained, _ = load_file(path)
         with st.spinner("Loading the run's dataset…"):
             dataset = model_dataset(trained, progress=False)
         bar = st.progress(0.0, text="Embedding the clips…")

@@ -3,7 +3,13 @@
 import streamlit as st
 
 from app import jobs
-from app.datasets import add_user_dataset, builtin_states, check_user_dataset, remove_user_dataset, user_datasets
+from app.datasets import (
+    add_user_dataset,
+    cached_builtin_states,
+    check_user_dataset,
+    remove_user_dataset,
+    user_datasets,
+)
 from app.navigation import pages
 from app.settings import data_dir
 from app.ui import one_line, shown_errors, store_or_stop
@@ -17,11 +23,6 @@ st.caption(
 store = store_or_stop()
 
 
-@st.cache_data(ttl=60, show_spinner="Looking for datasets…")
-def _states():
-    return builtin_states()
-
-
 def _download(name: str, command: str) -> None:
     target = family(name).download
     key = f"download:{target}"
@@ -31,7 +32,7 @@ def _download(name: str, command: str) -> None:
         return f"{target} downloaded and verified into {data_dir()}"
 
     jobs.submit(key, f"download {target}", work)
-    _states.clear()
+    cached_builtin_states.clear()
 
 
 @st.fragment(run_every=1.0)
@@ -45,7 +46,7 @@ def _download_state(name: str) -> None:
         st.error(f"Download failed: {job.error}", icon=":material/cloud_off:")
     else:
         st.success(job.result, icon=":material/cloud_done:")
-        _states.clear()
+        cached_builtin_states.clear()
 
 
 def _train_on(dataset: str, root: str | None) -> None:
@@ -58,7 +59,7 @@ def _train_on(dataset: str, root: str | None) -> None:
 
 st.subheader("Datasets")
 found = 0
-for state in _states():
+for state in cached_builtin_states():
     with st.container(border=True, key=f"dataset-{state.name}"):
         head, action = st.columns([5, 1])
         head.markdown(f"**{state.name}** · {state.description}")
