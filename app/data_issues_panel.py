@@ -66,7 +66,7 @@ def _pairs_frame(emb: DatasetEmbeddings, rows: np.ndarray, pairs) -> pd.DataFram
 
 def data_issues(emb: DatasetEmbeddings, rows: np.ndarray, key: str, feature_settings: dict | None = None) -> None:
     """The three rankings for the clips ``rows`` of ``emb``."""
-    from core.probes.data_issues import near_duplicates, outliers, suspected_label_errors
+    from core.probes.data_issues import near_duplicates, nearest, outliers, suspected_label_errors
 
     if len(rows) < 3:
         st.info("Data issues need at least 3 clips in the chosen splits.", icon=":material/info:")
@@ -79,7 +79,8 @@ def data_issues(emb: DatasetEmbeddings, rows: np.ndarray, key: str, feature_sett
     emb_rows = emb.embeddings[rows]
     names = np.asarray(emb.class_names, dtype=object)
 
-    suspects = suspected_label_errors(emb_rows, emb.labels[rows], k=int(k), min_agreement=float(agreement))
+    near = nearest(emb_rows, int(k))  # one neighbour search serves the suspects and the outliers
+    suspects = suspected_label_errors(emb_rows, emb.labels[rows], int(k), float(agreement), neighbours=near)
     frame = clip_frame(emb, rows[[s.index for s in suspects]]) if suspects else clip_frame(emb, rows[:0])
     if suspects:
         frame.insert(3, "neighbours say", names[[s.neighbour_label for s in suspects]])
@@ -110,7 +111,7 @@ def data_issues(emb: DatasetEmbeddings, rows: np.ndarray, key: str, feature_sett
         f"No pair of clips with cosine similarity of {threshold:.3f} or more.",
     )
 
-    far = outliers(emb_rows, k=int(k), top=int(top))
+    far = outliers(emb_rows, k=int(k), top=int(top), neighbours=near)
     frame = clip_frame(emb, rows[[o.index for o in far]])
     frame.insert(3, "distance", [round(o.distance, 4) for o in far])
     frame.insert(4, "z", [round(o.z, 2) for o in far])

@@ -97,16 +97,21 @@ class LabelSuspect:
 
 
 def suspected_label_errors(
-    emb: np.ndarray, labels: Sequence[int], k: int = 10, min_agreement: float = 0.6
+    emb: np.ndarray,
+    labels: Sequence[int],
+    k: int = 10,
+    min_agreement: float = 0.6,
+    neighbours: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[LabelSuspect]:
     """Clips whose ``k`` nearest neighbours carry another label, in at least ``min_agreement`` of them.
 
-    Most suspect first (highest agreement, then lowest index).
+    Most suspect first (highest agreement, then lowest index). ``neighbours``: ``nearest(emb, k)`` where the caller
+    has it already (the outliers use the same).
     """
     y = np.asarray(labels, dtype=np.int64)
     if y.shape != (len(emb),):
         raise ConfigError(f"{len(emb)} embeddings but {y.size} labels")
-    idx, _ = nearest(emb, k)
+    idx, _ = nearest(emb, k) if neighbours is None else neighbours
     out = []
     for i, row in enumerate(y[idx]):
         values, counts = np.unique(row, return_counts=True)
@@ -174,9 +179,14 @@ class Outlier:
     z: float
 
 
-def outliers(emb: np.ndarray, k: int = 10, top: int = 20) -> list[Outlier]:
-    """The ``top`` clips with the largest mean cosine distance to their ``k`` nearest neighbours, farthest first."""
-    _, sim = nearest(emb, k)
+def outliers(
+    emb: np.ndarray, k: int = 10, top: int = 20, neighbours: tuple[np.ndarray, np.ndarray] | None = None
+) -> list[Outlier]:
+    """The ``top`` clips with the largest mean cosine distance to their ``k`` nearest neighbours, farthest first.
+
+    ``neighbours``: ``nearest(emb, k)`` where the caller has it already.
+    """
+    _, sim = nearest(emb, k) if neighbours is None else neighbours
     dist = 1.0 - sim.mean(axis=1)
     sd = dist.std()
     z = (dist - dist.mean()) / (sd if sd > 0 else 1.0)

@@ -96,3 +96,13 @@ def test_neighbours_of_one_query_match_scikit_learn_and_leave_out_its_own_row():
     assert list(idx) == [int(i) for i in ref[1][0] if i != 3][:5]
     assert np.allclose(sim, 1 - ref[0][0][1:6])
     assert len(neighbours_of(x[:4], x[0], k=10, exclude=0)[0]) == 3
+
+
+def test_precomputed_neighbours_give_the_same_rankings():
+    emb, labels = _clusters()
+    labels = labels.copy()
+    labels[3] = 2  # a planted wrong label, so that there is a suspect to rank
+    near = nearest(emb, 7)
+    assert suspected_label_errors(emb, labels, 7, neighbours=near) == suspected_label_errors(emb, labels, 7)
+    assert outliers(emb, 7, top=5, neighbours=near) == outliers(emb, 7, top=5)
+    assert suspected_label_errors(emb, labels, 7) != []
