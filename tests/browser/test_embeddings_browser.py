@@ -52,6 +52,7 @@ def test_a_box_drag_on_the_map_lists_and_plays_the_selected_clips(page, served_a
     page.get_by_text("Selected: 320 clip(s)").wait_for(timeout=60_000)
     page.locator("audio").first.wait_for(timeout=60_000)
     print(f"box selection to players: {time.perf_counter() - started:.2f} s")
+    wait_for_app(page)  # the players render one by one: count them once the page has finished
     assert page.locator("audio").count() == 6  # players for the first six; the table lists them all
     assert page.get_by_role("button", name="Selection (CSV)").is_visible()
     page.get_by_text("Selected: 320 clip(s)").scroll_into_view_if_needed()
