@@ -203,6 +203,8 @@ class ScheduleConfig:
         steps: optimiser steps in all, instead of epochs (the same compute for every regime); the last epoch
             stops part-way. None uses ``epochs``.
         warmup_epochs: length of the linear warm-up, in epochs (may be fractional; capped at the run's length).
+        warmup_steps: length of the linear warm-up in optimiser steps, instead of ``warmup_epochs`` (the same
+            warm-up for every regime when comparing at equal ``steps``). None uses ``warmup_epochs``.
         min_lr: learning rate at the end of the cosine.
     """
 
@@ -210,6 +212,7 @@ class ScheduleConfig:
     epochs: int = 100
     steps: int | None = None
     warmup_epochs: float = 10.0
+    warmup_steps: int | None = None
     min_lr: float = 0.0
 
     def validate(self, bad: Bad) -> None:
@@ -222,6 +225,8 @@ class ScheduleConfig:
             raise bad("schedule.steps", f"{self.steps} must be at least 0 (or null to use epochs)")
         if self.warmup_epochs < 0:
             raise bad("schedule.warmup_epochs", f"{self.warmup_epochs} must be non-negative")
+        if self.warmup_steps is not None and self.warmup_steps < 0:
+            raise bad("schedule.warmup_steps", f"{self.warmup_steps} must be at least 0 (or null to use epochs)")
 
 
 @dataclass

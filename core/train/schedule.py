@@ -21,6 +21,15 @@ def run_length(train_clips: int, batch_size: int, epochs: int, steps: int | None
     return per_epoch, total, (math.ceil(total / per_epoch) if total and per_epoch else 0)
 
 
+def warmup_length(warmup_epochs: float, warmup_steps: int | None, steps_per_epoch: int, total_steps: int) -> int:
+    """Optimiser steps of the linear warm-up, capped at the run's ``total_steps``.
+
+    ``warmup_steps`` when set, else ``round(warmup_epochs * steps_per_epoch)``.
+    """
+    steps = warmup_steps if warmup_steps is not None else round(warmup_epochs * steps_per_epoch)
+    return int(min(steps, total_steps))
+
+
 def lr_at(step: int, total_steps: int, warmup_steps: int, base_lr: float, min_lr: float = 0.0, name: str = "cosine"):
     """The learning rate for optimiser step ``step`` (0-based; the rate used by the ``step``-th update).
 

@@ -30,7 +30,7 @@ from core.seeding import seed_everything
 from core.train import ddp
 from core.train.checkpoints import capture_rng, restore_rng
 from core.train.optim import build_optimizer
-from core.train.schedule import build_scheduler, run_length
+from core.train.schedule import build_scheduler, run_length, warmup_length
 from core.train.step import TrainStep
 
 
@@ -129,7 +129,7 @@ class Trainer:
         self.optimizer = build_optimizer(
             self.net, o.name, o.lr, o.weight_decay, o.momentum, o.nesterov, tuple(o.betas), o.eps, o.lars_eta
         )
-        warmup = round(min(sched.warmup_epochs * self.steps_per_epoch, self.total_steps))
+        warmup = warmup_length(sched.warmup_epochs, sched.warmup_steps, self.steps_per_epoch, self.total_steps)
         self.scheduler = build_scheduler(self.optimizer, self.total_steps, warmup, sched.min_lr, sched.name)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype is torch.float16)
         forward: nn.Module = ddp.wrap_model(self.net, self.dist, dev, cfg.runtime.sync_bn)

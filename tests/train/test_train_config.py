@@ -74,6 +74,7 @@ def test_open_dict_fields_take_nested_keys():
         ("model.regime=byol", "model.regime"),
         ("data.label_fraction=0", "data.label_fraction"),
         ("schedule.warmup_epochs=-1", "schedule.warmup_epochs"),
+        ("schedule.warmup_steps=-3", "schedule.warmup_steps"),
         ("eval.monitor=test/head_acc", "validation metrics only"),
         ("optim.lr", "expected key=value"),
         ("data.dataset=esc-100", "data.dataset: 'esc-100' is not one of"),

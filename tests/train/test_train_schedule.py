@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from core.train.schedule import build_scheduler, lr_at
+from core.train.schedule import build_scheduler, lr_at, warmup_length
 
 
 def reference(step: int, total: int, warmup: int, peak: float, floor: float) -> float:
@@ -51,3 +51,17 @@ def test_scheduler_state_is_plain_data():
     state = sched.state_dict()
     assert all(not callable(v) for v in state.values())
     assert all(x is None for x in state["lr_lambdas"])
+
+
+@pytest.mark.parametrize(
+    ("epochs", "steps", "per_epoch", "total", "expected"),
+    [
+        (10, None, 38, 1000, 380),
+        (0.5, None, 7, 100, 4),
+        (10, 76, 4, 1000, 76),
+        (10, 500, 38, 120, 120),
+        (2, 0, 38, 99, 0),
+    ],
+)
+def test_warmup_length_takes_steps_over_epochs_and_caps_at_the_run(epochs, steps, per_epoch, total, expected):
+    assert warmup_length(epochs, steps, per_epoch, total) == expected
