@@ -1,0 +1,78 @@
+"""Plotly figures of a sweep: the arms' test scores over seeds, and the validation learning curves."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from experiments.spec import Sweep
+
+COLOURS = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#9D755D", "#BAB0AC"]
+
+
+def scores_figure(sweep: Sweep, scores: dict[str, dict[int, float]]) -> go.Figure:
+    """Test top-1 (%) of every arm: a bar at the mean over seeds, an SD whisker, and one dot per seed."""
+    fig = go.Figure()
+    arms = [a for a in sweep.arms if scores.get(a.name)]
+    for i, arm in enumerate(arms):
+        values = np.array(list(scores[arm.name].values())) * 100
+        colour = COLOURS[i % len(COLOURS)]
+        sd = float(values.std(ddof=1)) if values.size > 1 else 0.0
+        fig.add_bar(
+            y=[arm.label], x=[values.mean()], orientation="h", marker_color=colour, opacity=0.55, showlegend=False,
+            error_x={"type": "data", "array": [sd], "visible": values.size > 1},
+            hovertemplate=f"{arm.label}: %{{x:.1f}} % (mean of {values.size})<extra></extra>",
+        )  # fmt: skip
+        fig.add_scatter(
+            y=[arm.label] * values.size, x=values, mode="markers", marker={"color": colour, "size": 9,
+            "line": {"width": 1, "color": "black"}}, showlegend=False,
+            text=[f"seed {s}" for s in scores[arm.name]], hovertemplate="%{text}: %{x:.1f} %<extra></extra>",
+        )  # fmt: skip
+    fig.update_layout(
+        title=f"{sweep.title}<br><sup>test top-1 (%): bar = mean over seeds, whisker = SD, dots = seeds</sup>",
+        xaxis={"title": "test top-1 (%)", "range": [0, 100]},
+        yaxis={"autorange": "reversed"},
+        height=120 + 48 * len(arms),
+        width=900,
+        margin={"l": 320, "r": 30, "t": 80, "b": 50},
+        template="plotly_white",
+    )
+    return fig
+
+
+def curves_figure(sweep: Sweep, curves: dict[str, list[list[dict[str, Any]]]]) -> go.Figure:
+    """Validation accuracy (%) against optimiser step, mean over seeds, for every training arm.
+
+    Solid: the linear probe on frozen embeddings; dashed: the model's own classifier head (supervised, CLAR).
+    """
+    fig = go.Figure()
+    for i, arm in enumerate(a for a in sweep.arms if curves.get(a.name)):
+        colour = COLOURS[i % len(COLOURS)]
+        for metric, dash, what in (("valid/linear_acc", "solid", "linear probe"), ("valid/head_acc", "dash", "head")):
+            by_step: dict[int, list[float]] = defaultdict(list)
+            for curve in curves[arm.name]:
+                for point in curve:
+                    if metric in point:
+                        by_step[int(point["step"])].append(float(point[metric]) * 100)
+            if not by_step:
+                continue
+            steps = sorted(by_step)
+            fig.add_scatter(
+                x=steps, y=[float(np.mean(by_step[s])) for s in steps], mode="lines+markers",
+                line={"color": colour, "dash": dash}, name=f"{arm.label}: {what}",
+                hovertemplate=f"{arm.label}, {what}: %{{y:.1f}} % at step %{{x}}<extra></extra>",
+            )  # fmt: skip
+    fig.update_layout(
+        title=f"{sweep.title}<br><sup>validation top-1 (%) during training, mean over seeds</sup>",
+        xaxis={"title": "optimiser step"},
+        yaxis={"title": "validation top-1 (%)", "range": [0, 100]},
+        height=520,
+        width=900,
+        template="plotly_white",
+        legend={"orientation": "h", "y": -0.18},
+        margin={"b": 140},
+    )
+    return fig

@@ -1,0 +1,77 @@
+"""Sweep files: the shipped ones load; a bad one is a one-line ConfigError naming the file and the problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.errors import ConfigError
+from experiments.spec import known_sweeps, load_sweep
+
+TRAIN = "defaults: ../base.yaml\n"
+
+
+def test_every_shipped_sweep_loads_and_its_configs_validate():
+    from experiments.sweep import cell_config, cells
+
+    assert "fsdd_regimes" in known_sweeps()
+    for name in known_sweeps():
+        sweep = load_sweep(name)
+        for arm, seed in cells(sweep):
+            cfg = cell_config(sweep, arm, seed, tiny=False)
+            assert cfg.runtime.seed == seed and cfg.data.label_seed == seed
+        for arm, seed in cells(sweep, tiny=True):
+            cell_config(sweep, arm, seed, tiny=True)
+
+
+def test_fsdd_regimes_compares_at_equal_steps_and_warmup():
+    sweep = load_sweep("fsdd_regimes")
+    from experiments.sweep import cell_config
+
+    configs = {a.name: cell_config(sweep, a, 0, tiny=False) for a in sweep.arms if a.kind == "train"}
+    trained = [c for n, c in configs.items() if n != "random_init"]
+    assert {c.schedule.steps for c in trained} == {1110}
+    assert {c.schedule.warmup_steps for c in trained} == {111}
+    assert {c.model.regime for c in trained} == {"supervised", "simclr", "clar"}
+    assert configs["random_init"].schedule.steps is None and configs["random_init"].schedule.epochs == 0
+
+
+def _write(folder: Path, sweep: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "a.yaml").write_text("model:\n  regime: clar\n")
+    (folder / "sweep.yaml").write_text(sweep)
+    return folder
+
+
+GOOD_ARM = "  - {name: a, config: a.yaml, score: test/best/head_acc}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("arms: []\n", "arms must be a non-empty list"),
+        ("colour: red\narms:\n" + GOOD_ARM, "unknown key(s) colour"),
+        ("arms:\n  - {name: a, config: a.yaml}\n", "needs score"),
+        ("arms:\n  - {name: a, config: ../../etc/passwd, score: x}\n", "is not a file of this experiment's folder"),
+        ("arms:\n  - {name: a, config: a.yaml, baseline_of: a, score: x}\n", "exactly one of"),
+        ("arms:\n" + GOOD_ARM + "  - {name: b, finetune_of: zz}\n", "'zz' is not an arm defined above it"),
+        ("arms:\n" + GOOD_ARM + GOOD_ARM, "two arms are called a"),
+        ("seeds: [0, x]\narms:\n" + GOOD_ARM, "seeds must be a non-empty list of integers"),
+        ("arms:\n" + GOOD_ARM + "compare: [{a: a, b: q}]\n", "must name two arms"),
+        ("arms:\n  - {name: 'a b', config: a.yaml, score: x}\n", "letters, digits and _"),
+        ("arms:\n" + GOOD_ARM + "  - {name: f, finetune_of: a, finetune: {epochz: 3}}\n", "finetune takes"),
+    ],
+)
+def test_a_bad_sweep_is_one_line_naming_the_file(tmp_path, text, problem):
+    folder = _write(tmp_path / "exp", text)
+    with pytest.raises(ConfigError) as e:
+        load_sweep(str(folder))
+    assert problem in str(e.value)
+    assert str(folder / "sweep.yaml") in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_an_unknown_experiment_names_the_known_ones():
+    with pytest.raises(ConfigError, match=r"known: .*fsdd_regimes"):
+        load_sweep("no_such_experiment")
