@@ -62,6 +62,7 @@ def make_checkpoint(
     epoch: int = 1,
     global_step: int = 10,
     best: bool = True,
+    preset: str = "paper",
 ) -> Path:
     """Write ``run_dir/last.pt`` (and ``best.pt`` when ``best``) for a model trained on the csv dataset."""
     from core.config import TrainConfig
@@ -73,6 +74,7 @@ def make_checkpoint(
         {
             "data": {"dataset": "csv", "root": str(csv_path), "num_samples": 16000, "label_fraction": label_fraction},
             "model": {"regime": regime, "encoder": encoder},
+            "features": {"preset": preset},
             "runtime": {"seed": seed},
         }
     )
