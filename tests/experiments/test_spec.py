@@ -34,6 +34,7 @@ def test_fsdd_regimes_compares_at_equal_steps_and_warmup():
     assert {c.schedule.steps for c in trained} == {1110}
     assert {c.schedule.warmup_steps for c in trained} == {111}
     assert {c.model.regime for c in trained} == {"supervised", "simclr", "clar"}
+    assert {c.model.encoder for c in trained} == {"small_cnn_2d", "small_cnn_1d"}
     assert configs["random_init"].schedule.steps is None and configs["random_init"].schedule.epochs == 0
 
 
