@@ -5,7 +5,7 @@ A sweep is a set of **arms** run at every seed. An arm is one of:
 - a training run (``config``: a YAML file of the experiment folder, with optional ``set`` overrides), scored by one
   of the run's final metrics (``score``, e.g. ``test/best/head_acc``);
 - a fine-tuning of another arm's checkpoint (``finetune_of``, with ``finetune`` options: ``epochs``, ``lr``,
-  ``batch_size``), scored by its test top-1;
+  ``head_lr``, ``batch_size``, ``init``: ``random`` or ``probe``), scored by its test top-1;
 - the trivial baseline on another arm's exact splits and labels (``baseline_of``): logistic regression on the
   per-bin mean and standard deviation of the log-Mel (:mod:`core.evaluate.baseline`).
 
@@ -28,7 +28,7 @@ from core.errors import ConfigError
 HERE = Path(__file__).resolve().parent
 ARM_KEYS = {"name", "config", "set", "score", "finetune_of", "finetune", "baseline_of", "seeds", "label"}
 SWEEP_KEYS = {"title", "claims", "seeds", "seed_keys", "arms", "compare", "tiny", "tiny_seeds", "note"}
-FINETUNE_KEYS = {"epochs", "lr", "head_lr", "batch_size"}
+FINETUNE_KEYS = {"epochs", "lr", "head_lr", "batch_size", "init"}
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,12 @@ def run_sweep(
             if device != "cpu":
                 config = config.with_overrides({"runtime.device": device})
             digest = config_digest(config)
+            if arm.kind == "finetune":
+                digest += "+" + json.dumps(arm.finetune, sort_keys=True)
             entry = manifest["cells"].get(key, {})
+            if entry and entry.get("config") != digest and arm.kind != "train":
+                log(f"{key}: its settings changed since it ran; computing it again")
+                entry = {}
             if entry and entry.get("config") != digest:
                 raise ConfigError(
                     f"{folder}: cell {key} ran with another config ({entry.get('config')} != {digest}); "

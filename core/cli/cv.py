@@ -16,7 +16,7 @@ def _handler(args: argparse.Namespace) -> int:
     config = load_config(args.config, overrides)
     eval_options = {
         "finetune": args.finetune,
-        "finetune_options": {"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size},
+        "finetune_options": {"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size, "init": args.init},
         "label_fraction": args.label_fraction,
         "batch_size": args.batch_size,
     }
@@ -57,6 +57,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--finetune", action="store_true", help="fine-tune encoder + linear layer instead of a probe")
     p.add_argument("--epochs", type=int, default=5, help="fine-tuning epochs (default 5)")
     p.add_argument("--lr", type=float, default=1e-4, help="fine-tuning learning rate of the encoder (default 1e-4)")
+    p.add_argument(
+        "--init",
+        choices=["random", "probe"],
+        default="random",
+        help="fine-tuning: start the new layer at random (default) or as a fitted linear probe (LP-FT)",
+    )
     p.add_argument("--batch-size", type=int, default=64, help="clips per batch in evaluation (default 64)")
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--runs-db", help="run-store database file (default: the run store's own default)")

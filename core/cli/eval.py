@@ -24,7 +24,7 @@ def _handler(args: argparse.Namespace) -> int:
         task=args.task,
         folds=args.folds,
         finetune=args.finetune,
-        finetune_options={"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size},
+        finetune_options={"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size, "init": args.init},
         label_fraction=args.label_fraction,
         batch_size=args.batch_size,
         save_probe=not args.no_save_probe,
@@ -74,6 +74,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--finetune", action="store_true", help="fine-tune encoder + linear layer end-to-end instead")
     p.add_argument("--epochs", type=int, default=5, help="fine-tuning epochs (default 5)")
     p.add_argument("--lr", type=float, default=1e-4, help="fine-tuning learning rate of the encoder (default 1e-4)")
+    p.add_argument(
+        "--init",
+        choices=["random", "probe"],
+        default="random",
+        help="fine-tuning: start the new layer at random (default) or as a fitted linear probe (LP-FT)",
+    )
     p.add_argument("--batch-size", type=int, default=64, help="clips per batch (default 64)")
     add_device_argument(p)
     p.add_argument("--out", help="write the report as JSON to this file")

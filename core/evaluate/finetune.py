@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from core.errors import ConfigError
@@ -40,6 +40,37 @@ def _predict(frontend: nn.Module, encoder: nn.Module, linear: nn.Module, ds: Aud
     return torch.cat(preds).numpy() if preds else np.zeros(0, dtype=np.int64)
 
 
+@torch.no_grad()
+def _probe_init(frontend, encoder, splits, train_labels, batch_size: int, device) -> dict[str, Tensor]:
+    """A linear probe fitted on the frozen encoder (weight decay chosen on validation), as ``nn.Linear`` weights.
+
+    The probe's standardisation is folded in: ``W' = W / std`` and ``b' = b - W' mean``, so the layer takes raw
+    embeddings and starts fine-tuning exactly at the probe (LP-FT: Kumar et al., ICLR 2022).
+    """
+    from core.probes import select_linear_probe
+
+    encoder.eval()
+
+    def embed(ds, rows: np.ndarray) -> Tensor:
+        out = []
+        for sl in _batches(rows.size, batch_size):
+            x = torch.as_tensor(np.asarray(ds.waveforms[np.sort(rows[sl])], dtype=np.float32), device=device)
+            out.append(encoder(frontend(x)).float().cpu())
+        return torch.cat(out)
+
+    labelled = np.sort(np.flatnonzero(np.asarray(train_labels) >= 0))
+    valid = np.arange(len(splits.valid))
+    probe, _ = select_linear_probe(
+        embed(splits.train, labelled),
+        np.asarray(train_labels)[labelled],
+        splits.class_names,
+        embed(splits.valid, valid) if valid.size else None,
+        np.asarray(splits.valid.labels) if valid.size else None,
+    )
+    weight = probe.linear.weight / probe.std
+    return {"weight": weight, "bias": probe.linear.bias - weight @ probe.mean}
+
+
 def finetune_evaluation(
     trained: Trained,
     splits: EvalSplits,
@@ -51,6 +82,7 @@ def finetune_evaluation(
     weight_decay: float = 1e-4,
     batch_size: int = 32,
     seed: int = 0,
+    init: str = "random",
     progress: bool = True,
 ) -> dict:
     """Fine-tune encoder + a new ``Linear(embed_dim, C)`` with cross-entropy on the labelled training clips.
@@ -60,7 +92,13 @@ def finetune_evaluation(
     mode (a trailing batch of a single clip is skipped). After each epoch the validation top-1 is measured;
     the best epoch (the earliest on ties) is restored and scored on validation and test. Without validation
     clips the last epoch is used and the result says so.
+
+    ``init``: ``random`` (the new layer starts from PyTorch's default initialisation) or ``probe`` (it starts
+    as a linear probe fitted on the frozen encoder, LP-FT; the probe itself is then epoch 0, a candidate for the
+    best epoch, so fine-tuning is kept only where validation says it helped).
     """
+    if init not in ("random", "probe"):
+        raise ConfigError(f"finetune init {init!r}: choose random or probe")
     if epochs < 1:
         raise ConfigError(f"finetune epochs must be >= 1, got {epochs}")
     if batch_size < 2:
@@ -84,6 +122,13 @@ def finetune_evaluation(
     gen = torch.Generator().manual_seed(seed)
     history: list[dict] = []
     best: tuple | None = None
+    if init == "probe":
+        linear.load_state_dict(_probe_init(frontend, encoder, splits, train_labels, batch_size * 2, device))
+        if has_valid:
+            top1 = float((_predict(frontend, encoder, linear, splits.valid, batch_size * 2, device)
+                          == np.asarray(splits.valid.labels)).mean())  # fmt: skip
+            history.append({"epoch": 0, "train_loss": None, "valid_top1": top1})
+            best = (top1, 0, copy.deepcopy(encoder.state_dict()), copy.deepcopy(linear.state_dict()))
     for epoch in range(1, epochs + 1):
         encoder.train()
         order = labelled[torch.randperm(labelled.size, generator=gen).numpy()]
@@ -134,6 +179,7 @@ def finetune_evaluation(
             "head_lr": head_lr,
             "weight_decay": weight_decay,
             "batch_size": batch_size,
+            "init": init,
         }
     }
     for name, ds in (("valid", splits.valid), ("test", splits.test)):

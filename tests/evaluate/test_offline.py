@@ -155,6 +155,23 @@ def test_finetune_selects_on_validation_and_leaves_the_checkpoint_alone(simclr, 
     assert not simclr.model.training
 
 
+def test_finetune_from_the_probe_starts_exactly_at_the_linear_evaluation(simclr, small_csv):
+    """LP-FT: epoch 0 is the linear probe (its validation top-1 is the linear evaluation's), then fine-tuning."""
+    from core.data import load_dataset
+
+    splits = EvalSplits.from_dataset(load_dataset("csv", str(small_csv), num_samples=16000, progress=False))
+    linear, _ = linear_evaluation(simclr, splits)
+    res, _ = linear_evaluation(
+        simclr, splits, finetune=True, finetune_options={"epochs": 2, "batch_size": 16, "init": "probe"}
+    )
+    sel = res["selection"]
+    assert [h["epoch"] for h in sel["history"]] == [0, 1, 2] and sel["init"] == "probe"
+    assert sel["history"][0]["valid_top1"] == pytest.approx(linear["valid"]["top1"])
+    assert res["valid"]["top1"] >= linear["valid"]["top1"]  # the probe stays a candidate
+    with pytest.raises(ConfigError, match="finetune init 'warm'"):
+        linear_evaluation(simclr, splits, finetune=True, finetune_options={"epochs": 1, "init": "warm"})
+
+
 @pytest.mark.gpu
 def test_linear_evaluation_on_cuda_matches_the_cpu(simclr):
     gpu = load_trained(simclr.checkpoint_path, device="cuda")

@@ -113,6 +113,21 @@ def test_a_changed_config_is_refused_for_cells_already_run(tmp_path, data_dir):
         run_sweep(load_sweep(str(folder)), out=out, progress=False, log=lambda _: None)
 
 
+def test_a_changed_fine_tuning_is_computed_again_from_the_same_run(tmp_path, data_dir):
+    folder, out = _kill_sweep(tmp_path, steps=2), tmp_path / "out"
+    sweep_file = folder / "sweep.yaml"
+    fine = "  - {name: ft, finetune_of: clar, finetune: {epochs: 1, batch_size: 64}}\n"
+    sweep_file.write_text(sweep_file.read_text() + fine)
+    first = run_sweep(load_sweep(str(folder)), out=out, progress=False, log=lambda _: None)["cells"]
+    sweep_file.write_text(sweep_file.read_text().replace("epochs: 1,", "epochs: 1, init: probe,"))
+    lines: list[str] = []
+    again = run_sweep(load_sweep(str(folder)), out=out, progress=False, log=lines.append)["cells"]
+    assert any("ft/0: its settings changed" in line for line in lines)
+    assert again["clar/0"]["run_id"] == first["clar/0"]["run_id"]  # the training run is not redone
+    assert again["ft/0"]["config"] != first["ft/0"]["config"]
+    assert again["ft/0"]["source_run"] == first["clar/0"]["run_id"]
+
+
 def test_two_sweeps_cannot_share_a_folder_and_a_bad_manifest_is_named(tmp_path):
     import fcntl
 
