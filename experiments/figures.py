@@ -76,3 +76,35 @@ def curves_figure(sweep: Sweep, curves: dict[str, list[list[dict[str, Any]]]]) -
         margin={"b": 140},
     )
     return fig
+
+
+def augment_matrix_figure(sweep: Sweep, means: dict[tuple[str, ...], float]) -> go.Figure:
+    """The paper's heat map: test top-1 (%) with one augmentation (diagonal) or a pair (both off-diagonal cells).
+
+    ``means`` maps a sorted-in-canonical-order tuple of one or two augmentation names to the mean score; cells not
+    run are left blank.
+    """
+    from core.augment.sets import CANONICAL_ORDER
+
+    names = list(CANONICAL_ORDER)
+    z = np.full((len(names), len(names)), np.nan)
+    for key, value in means.items():
+        i, j = names.index(key[0]), names.index(key[-1])
+        z[i, j] = z[j, i] = 100 * value
+    text = [["" if np.isnan(v) else f"{v:.1f}" for v in row] for row in z]
+    labels = [n.replace("_", " ") for n in names]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z, x=labels, y=labels, text=text, texttemplate="%{text}", colorscale="Viridis",
+            colorbar={"title": "top-1 (%)"}, hoverongaps=False,
+            hovertemplate="%{y} + %{x}: %{z:.1f} %<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_layout(
+        title=f"{sweep.title}<br><sup>diagonal: one augmentation; off the diagonal: the pair; blank: not run</sup>",
+        yaxis={"autorange": "reversed"},
+        height=560,
+        width=760,
+        template="plotly_white",
+    )
+    return fig

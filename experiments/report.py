@@ -126,6 +126,21 @@ def markdown(sweep: Sweep, s: dict[str, Any], meta: dict[str, str], figures: lis
     return "\n".join(lines).rstrip() + "\n"
 
 
+def augment_means(sweep: Sweep, s: dict[str, Any], tiny: bool = False) -> dict[tuple[str, ...], float]:
+    """Mean score of each training arm that uses one augmentation or a pair, keyed by the names in canonical order."""
+    from core.augment.sets import CANONICAL_ORDER, resolve_set
+    from experiments.sweep import cell_config
+
+    out = {}
+    for arm in sweep.arms:
+        if arm.kind != "train" or math.isnan(s["arms"][arm.name]["mean"]):
+            continue
+        names = resolve_set(cell_config(sweep, arm, sweep.seeds_of(arm, tiny)[0], tiny).augment.names)
+        if len(names) <= 2:
+            out[tuple(sorted(names, key=CANONICAL_ORDER.index))] = s["arms"][arm.name]["mean"]
+    return out
+
+
 def replace_section(path: Path, name: str, body: str) -> None:
     """Replace (or append) the ``<!-- results:name -->`` section of ``path`` with ``body``."""
     start, end = f"<!-- results:{name} -->", f"<!-- /results:{name} -->"
@@ -143,7 +158,7 @@ def report_sweep(
 
     With ``publish``, the section of ``docs/results.md``, ``docs/results/<name>.json`` and the PNGs are written too.
     """
-    from experiments.figures import curves_figure, scores_figure
+    from experiments.figures import augment_matrix_figure, curves_figure, scores_figure
 
     folder = output_dir(sweep, tiny, out)
     manifest = read_manifest(folder)
@@ -159,9 +174,11 @@ def report_sweep(
         f"{len(done)} of {len(cells(sweep, tiny))} cells done, {hours:.2f} h of wall time in all; "
         f"drawn {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.",
     }
-    figs = {f"{sweep.name}_scores": scores_figure(sweep, data["scores"])}
-    if data["curves"]:
+    figs = {f"{sweep.name}_scores": scores_figure(sweep, data["scores"])} if "scores" in sweep.figures else {}
+    if data["curves"] and "curves" in sweep.figures:
         figs[f"{sweep.name}_curves"] = curves_figure(sweep, data["curves"])
+    if "augment_matrix" in sweep.figures:
+        figs[f"{sweep.name}_matrix"] = augment_matrix_figure(sweep, augment_means(sweep, s, tiny))
     names = [f"{n}.png" for n in figs] if png else []
     text = markdown(sweep, s, meta, names)
     (folder / "results.json").write_text(json.dumps({**s, "meta": meta}, indent=1))

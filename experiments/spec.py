@@ -27,7 +27,8 @@ from core.errors import ConfigError
 
 HERE = Path(__file__).resolve().parent
 ARM_KEYS = {"name", "config", "set", "score", "finetune_of", "finetune", "baseline_of", "seeds", "label"}
-SWEEP_KEYS = {"title", "claims", "seeds", "seed_keys", "arms", "compare", "tiny", "tiny_seeds", "note"}
+SWEEP_KEYS = {"title", "claims", "seeds", "seed_keys", "arms", "compare", "tiny", "tiny_seeds", "note", "figures"}
+FIGURES = ("scores", "curves", "augment_matrix")
 FINETUNE_KEYS = {"epochs", "lr", "head_lr", "batch_size", "init"}
 
 
@@ -83,6 +84,7 @@ class Sweep:
     tiny: tuple[str, ...]
     tiny_seeds: tuple[int, ...]
     note: str = ""
+    figures: tuple[str, ...] = ("scores", "curves")
 
     def arm(self, name: str) -> Arm:
         """The arm called ``name``."""
@@ -188,6 +190,9 @@ def load_sweep(name_or_path: str) -> Sweep:
             raise _fail(p, f"compare: {json.dumps(c, default=str)} must name two arms as a and b")
         compare.append(Comparison(c["a"], c["b"], str(c.get("claim", "")), str(c.get("says", ""))))
     seeds = _ints(d.get("seeds", [0]), p, "seeds")
+    figures = _strings(d.get("figures", ["scores", "curves"]), p, "figures")
+    if set(figures) - set(FIGURES):
+        raise _fail(p, f"figures: {', '.join(sorted(set(figures) - set(FIGURES)))} not one of {', '.join(FIGURES)}")
     return Sweep(
         name=p.parent.name,
         folder=p.parent,
@@ -200,6 +205,7 @@ def load_sweep(name_or_path: str) -> Sweep:
         tiny=_strings(d.get("tiny", []), p, "tiny"),
         tiny_seeds=_ints(d.get("tiny_seeds", list(seeds[:2])), p, "tiny_seeds"),
         note=str(d.get("note", "")),
+        figures=figures,
     )
 
 

@@ -76,3 +76,23 @@ def test_a_bad_sweep_is_one_line_naming_the_file(tmp_path, text, problem):
 def test_an_unknown_experiment_names_the_known_ones():
     with pytest.raises(ConfigError, match=r"known: .*fsdd_regimes"):
         load_sweep("no_such_experiment")
+
+
+def test_an_unknown_figure_is_refused(tmp_path):
+    folder = _write(tmp_path / "exp", "figures: [scores, pie]\narms:\n" + GOOD_ARM)
+    with pytest.raises(ConfigError, match="figures: pie not one of"):
+        load_sweep(str(folder))
+
+
+def test_the_augmentation_matrix_puts_singles_on_the_diagonal_and_pairs_on_both_sides():
+    import numpy as np
+
+    from experiments.figures import augment_matrix_figure
+
+    sweep = load_sweep("fsdd_augment")
+    fig = augment_matrix_figure(sweep, {("fade",): 0.5, ("fade", "time_mask"): 0.75, ("noise",): 0.25})
+    z = np.asarray(fig.data[0].z, dtype=float)
+    names = list(fig.data[0].x)
+    f, m, n = names.index("fade"), names.index("time mask"), names.index("noise")
+    assert z[f, f] == 50 and z[f, m] == z[m, f] == 75 and z[n, n] == 25
+    assert np.isnan(z).sum() == z.size - 4
