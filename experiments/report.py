@@ -100,7 +100,8 @@ def markdown(sweep: Sweep, s: dict[str, Any], meta: dict[str, str], figures: lis
     lines = [f"## {sweep.title}", "", meta["line"], ""]
     if sweep.note:
         lines += [sweep.note.strip(), ""]
-    lines += ["| arm | optimiser steps | train time (min) | seeds | test top-1 (%) mean ± SD | per seed |",
+    unit = sweep.seed_name
+    lines += [f"| arm | optimiser steps | train time (min) | {unit}s | test top-1 (%) mean ± SD | per {unit} |",
               "|---|---|---|---|---|---|"]  # fmt: skip
     for a in s["arms"].values():
         steps = "-" if a["steps"] is None else f"{a['steps']:.0f}"
@@ -110,7 +111,7 @@ def markdown(sweep: Sweep, s: dict[str, Any], meta: dict[str, str], figures: lis
             f"| {a['label']} | {steps} | {a['seconds'] / 60:.1f} | {a['n']} | {_pct(a['mean'])}{spread} | {per_seed} |"
         )
     if s["comparisons"]:
-        lines += ["", "| claim | comparison | difference (pp), paired by seed | 2 SE (pp) | verdict | basis |",
+        lines += ["", f"| claim | comparison | difference (pp), paired by {unit} | 2 SE (pp) | verdict | basis |",
                   "|---|---|---|---|---|---|"]  # fmt: skip
         for c in s["comparisons"]:
             what = f"{sweep.arm(c['a']).label} − {sweep.arm(c['b']).label}"

@@ -10,7 +10,9 @@ A sweep is a set of **arms** run at every seed. An arm is one of:
   per-bin mean and standard deviation of the log-Mel (:mod:`core.evaluate.baseline`).
 
 Each seed sets every key of ``seed_keys`` (default ``runtime.seed`` and ``data.label_seed``), so within a seed every
-arm sees the same labelled clips and comparisons can be paired. ``compare`` lists the pairs the report tests, and
+arm sees the same labelled clips and comparisons can be paired. A cross-validation makes the test fold its "seed"
+(``seed_keys: [data.test_fold]``, ``seed_name: fold``): each cell is then the run ``python -m core cv`` makes for
+that fold, and comparisons are paired by fold. ``compare`` lists the pairs the report tests, and
 ``tiny`` the overrides of the small version CI runs end to end.
 """
 
@@ -27,7 +29,9 @@ from core.errors import ConfigError
 
 HERE = Path(__file__).resolve().parent
 ARM_KEYS = {"name", "config", "set", "score", "finetune_of", "finetune", "baseline_of", "seeds", "label"}
-SWEEP_KEYS = {"title", "claims", "seeds", "seed_keys", "arms", "compare", "tiny", "tiny_seeds", "note", "figures"}
+SWEEP_KEYS = {
+    "title", "claims", "seeds", "seed_keys", "seed_name", "arms", "compare", "tiny", "tiny_seeds", "note", "figures"
+}  # fmt: skip
 FIGURES = ("scores", "curves", "augment_matrix")
 FINETUNE_KEYS = {"epochs", "lr", "head_lr", "batch_size", "init"}
 
@@ -85,6 +89,7 @@ class Sweep:
     tiny_seeds: tuple[int, ...]
     note: str = ""
     figures: tuple[str, ...] = ("scores", "curves")
+    seed_name: str = "seed"
 
     def arm(self, name: str) -> Arm:
         """The arm called ``name``."""
@@ -206,6 +211,7 @@ def load_sweep(name_or_path: str) -> Sweep:
         tiny_seeds=_ints(d.get("tiny_seeds", list(seeds[:2])), p, "tiny_seeds"),
         note=str(d.get("note", "")),
         figures=figures,
+        seed_name=str(d.get("seed_name", "seed")),
     )
 
 
