@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from core.errors import ConfigError
 from core.features.banded import BandedMel
+from core.features.blockdft import block_dft, block_tables
 from core.features.config import FeatureConfig, feature_config
 from core.features.db import power_to_db_
 from core.features.logfreq import dft_kernel, log_frequencies, logfreq_dft
@@ -35,6 +36,9 @@ class ClarFeatures(nn.Module):
 
     banded: bool = True
     """Apply the Mel filterbank block by block (:class:`BandedMel`); False: one dense matmul (same weights)."""
+    use_block_dft: bool = True
+    """``official``-style log-frequency channel: the block form (:mod:`core.features.blockdft`) where it applies
+    (a Hann window as long as the frame); False: always the direct conv1d form (same values within float32)."""
     cpu_chunk_samples: int = 160_000
     """On the CPU, a batch is processed in chunks of about this many samples (0: never chunk)."""
 
@@ -61,8 +65,15 @@ class ClarFeatures(nn.Module):
                 "dft_kernel", torch.from_numpy(kernel.T.copy()).to(dtype).unsqueeze(1), persistent=False
             )
             self._dft_offset = offset
+            tables = block_tables(freqs, cfg.stft_n_fft, cfg.hop_length, cfg.sample_rate)
+            if cfg.window != "hann" or cfg.win_length != cfg.stft_n_fft:
+                tables = None  # the block form needs a periodic Hann window as long as the frame
+            self.register_buffer("block_basis", None if tables is None else tables[0].to(dtype), persistent=False)
+            self.register_buffer("block_phis", None if tables is None else tables[1].to(dtype), persistent=False)
         else:
             self.register_buffer("dft_kernel", None, persistent=False)
+            self.register_buffer("block_basis", None, persistent=False)
+            self.register_buffer("block_phis", None, persistent=False)
             self._dft_offset = 0
 
     def num_frames(self, num_samples: int) -> int:
@@ -123,7 +134,13 @@ class ClarFeatures(nn.Module):
         mel = self.banded_mel(pw) if self.banded else torch.matmul(pw, self.mel_fb.T)  # [b, frames, n_mels]
         out[:, 2].copy_(mel.transpose(-1, -2))
         power_to_db_(out[:, 2], cfg.amin, cfg.top_db)
-        if cfg.stft_scale == "log":
+        if cfg.stft_scale == "log" and self.block_basis is not None and self.use_block_dft:
+            parts = x.new_empty(x.shape[0], 2, cfg.stft_bins, out.shape[-1])
+            block_dft(x, self.block_basis, self.block_phis, cfg.stft_n_fft, cfg.hop_length, cfg.center, parts)
+            re, im = parts[:, 0], parts[:, 1]
+            torch.addcmul(re.square(), im, im, out=out[:, 0])
+            torch.atan2(im, re, out=out[:, 1])
+        elif cfg.stft_scale == "log":
             re, im = logfreq_dft(x, self.dft_kernel, cfg.stft_n_fft, cfg.hop_length, self._dft_offset, cfg.center)
             torch.addcmul(re.square(), im, im, out=out[:, 0])
             torch.atan2(im, re, out=out[:, 1])
