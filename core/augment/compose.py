@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from core.augment.base import Augmentation, as_cpu_generator, check_batch
+from core.augment.fused import fusable, stretch_and_shift
 from core.errors import ConfigError
 
 ORDERS = ("fixed", "random")
@@ -77,16 +78,26 @@ class Compose:
         order = torch.randperm(n, generator=generator).tolist() if shuffle else list(range(n))
         steps: list[Any] = []
         y = x
-        for i in order:
-            t = self.augmentations[i]
+        k = 0
+        while k < len(order):
+            t = self.augmentations[order[k]]
             if isinstance(t, Compose):
                 y, params = t._run(y, generator, gate)
+            elif self._fused_at(order, k):  # a stretch then a shift: both drawn as before, one vocoder pass
+                shift = self.augmentations[order[k + 1]]
+                params, then = t.randomize_parameters(y, generator), shift.randomize_parameters(y, generator)
+                if gate is not None:
+                    params["apply"], then["apply"] = params["apply"] & gate, then["apply"] & gate
+                y = stretch_and_shift(y, shift, params, then)
+                steps.append(params)
+                params, k = then, k + 1
             else:
                 params = t.randomize_parameters(y, generator)
                 if gate is not None:
                     params["apply"] = params["apply"] & gate
                 y = t.apply(y, params)
             steps.append(params)
+            k += 1
         if y is x:  # an empty chain still returns a new tensor
             y = x.clone()
         return y, {"order": order, "steps": steps}
@@ -103,9 +114,26 @@ class Compose:
     def apply(self, x: Tensor, params: ChainParams) -> Tensor:
         """Replay the chain on ``x`` with parameters from an earlier call (deterministic)."""
         y = x
-        for i, p in zip(params["order"], params["steps"], strict=True):
-            y = self.augmentations[i].apply(y, p)
+        order, steps = params["order"], params["steps"]
+        k = 0
+        while k < len(order):
+            if self._fused_at(order, k):
+                y = stretch_and_shift(y, self.augmentations[order[k + 1]], steps[k], steps[k + 1])
+                k += 2
+                continue
+            y = self.augmentations[order[k]].apply(y, steps[k])
+            k += 1
         return x.clone() if y is x else y
+
+    fuse: bool = True
+    """Run a time stretch followed by a pitch shift as one vocoder pass (:mod:`core.augment.fused`; fixed order
+    only). False keeps two passes."""
+
+    def _fused_at(self, order: list[int], k: int) -> bool:
+        """Whether steps ``k`` and ``k + 1`` of ``order`` run fused (fixed order, a stretch then a shift)."""
+        if not self.fuse or self.order != "fixed" or k + 1 >= len(order):
+            return False
+        return fusable(self.augmentations[order[k]], self.augmentations[order[k + 1]])
 
     # -- inspection -------------------------------------------------------------------------------
     def describe(self, params: ChainParams) -> list[list[dict[str, Any]]]:

@@ -41,20 +41,29 @@ def pitch_shift(
     max_cents: float = 1.0,
     phase_lock: bool = True,
     chunk: int | None = None,
+    stretch: Tensor | None = None,
 ) -> Tensor:
     """Shift row ``b`` of ``x`` [B, T] by ``semitones[b]`` (integers) semitones; returns a new [B, T] tensor.
 
-    Rows with a zero step are copied unchanged. No loop over examples: rows are sorted by step, then one
-    phase-vocoder pass per chunk of rows and one resampling conv1d per distinct step within it. Off the CPU the
-    chunk is the whole batch (one vocoder pass, at most one conv1d per step); on the CPU chunks of about
+    Rows with a zero step (and no stretch) are copied unchanged. No loop over examples: rows are sorted by step,
+    then one phase-vocoder pass per chunk of rows and one resampling conv1d per distinct step within it. Off the
+    CPU the chunk is the whole batch (one vocoder pass, at most one conv1d per step); on the CPU chunks of about
     ``CHUNK_ELEMENTS`` STFT bins keep the working set in cache (``chunk`` overrides: examples per pass).
+
+    ``stretch`` [B] (optional): a time stretch by these rates (``> 1`` faster, as :class:`TimeStretch` with
+    ``method="stretch"``) done first, in the same vocoder pass: the vocoder runs at ``stretch[b] * Q/P`` instead of
+    ``Q/P``, so a stretch followed by a shift costs one pass instead of two. The result is the stretch's (cropped
+    or zero-padded to ``T``), then shifted.
     """
     n, length = x.shape
     steps = torch.as_tensor(semitones).reshape(-1).to(torch.int64).cpu()
     if steps.numel() != n:
         raise ConfigError(f"pitch_shift: need one step per example ({n}), got {steps.numel()}")
+    tempo = torch.ones(n, dtype=torch.float64) if stretch is None else torch.as_tensor(stretch).double().cpu()
+    if tempo.shape != (n,) or not bool(torch.all(tempo > 0)):
+        raise ConfigError(f"pitch_shift: need one positive stretch rate per example ({n})")
     y = x.clone()
-    rows = torch.nonzero(steps != 0).flatten()
+    rows = torch.nonzero((steps != 0) | (tempo != 1.0)).flatten()
     if rows.numel() == 0 or length == 0:
         return y
     hop = n_fft // 4 if hop is None else int(hop)
@@ -72,36 +81,44 @@ def pitch_shift(
         part_rows, part_steps = rows[i : i + step], sub_steps[i : i + step].tolist()
         dev_rows = part_rows.to(x.device)
         groups = {s: torch.tensor([j for j, t in enumerate(part_steps) if t == s], device=x.device) for s in part_steps}
-        # stretch rate Q/P for every row: T*P/Q samples out of T (down), T out of T*Q/P (up); pitch kept
+        # vocoder rate Q/P for every row (T*P/Q samples out of T down, T out of T*Q/P up; pitch kept), times the
+        # row's own time stretch
         rates = torch.tensor([frac[s][1] / frac[s][0] for s in part_steps], dtype=torch.float64)
-        down = [s for s in groups if s < 0]
-        up = [s for s in groups if s > 0]
+        rates = rates * tempo[part_rows]
         xs = x.index_select(0, dev_rows)
-        if down:  # rows sorted: the down-shifted ones come first
-            n_down = sum(len(groups[s]) for s in down)
+        # rows sorted by step: the down-shifted ones first, then those only stretched, then the up-shifted ones
+        n_down = sum(len(groups[s]) for s in groups if s < 0)
+        n_up = sum(len(groups[s]) for s in groups if s > 0)
+        n_still = len(part_steps) - n_down - n_up
+        if n_down:
             stretched = time_stretch(
-                xs[:n_down], rates[:n_down], max(lens[s] for s in down), n_fft=n_fft, hop=hop,
+                xs[:n_down], rates[:n_down], max(lens[s] for s in groups if s < 0), n_fft=n_fft, hop=hop,
                 phase_lock=phase_lock, chunk=n_down,
             )  # fmt: skip
-            for s in down:
+            for s in (s for s in groups if s < 0):
                 p, q = frac[s]  # resampling by Q/P back to T samples scales the pitch by exactly P/Q
                 sel = groups[s]
                 out = resample_poly(stretched.index_select(0, sel)[:, : lens[s]], q, p, out_len=length)
                 y[dev_rows.index_select(0, sel)] = out
-        if up:
-            n_down = len(part_steps) - sum(len(groups[s]) for s in up)
-            shrunk = x.new_zeros(len(part_steps) - n_down, up_len)
-            in_lengths = torch.zeros(shrunk.shape[0], dtype=torch.float64)
-            for s in up:
+        if n_still:
+            still = slice(n_down, n_down + n_still)
+            y[dev_rows[still]] = time_stretch(
+                xs[still], rates[still], length, n_fft=n_fft, hop=hop, phase_lock=phase_lock, chunk=n_still
+            )
+        if n_up:
+            first = n_down + n_still
+            shrunk = x.new_zeros(n_up, up_len)
+            in_lengths = torch.zeros(n_up, dtype=torch.float64)
+            for s in (s for s in groups if s > 0):
                 p, q = frac[s]
-                sel = groups[s] - n_down
+                sel = groups[s] - first
                 shrunk[sel, : lens[s]] = resample_poly(xs.index_select(0, groups[s]), q, p, out_len=lens[s])
                 in_lengths[sel.cpu()] = lens[s]
             out = time_stretch(
-                shrunk, rates[n_down:], length, n_fft=n_fft, hop=hop, phase_lock=phase_lock,
-                chunk=shrunk.shape[0], in_lengths=in_lengths,
+                shrunk, rates[first:], length, n_fft=n_fft, hop=hop, phase_lock=phase_lock,
+                chunk=n_up, in_lengths=in_lengths,
             )  # fmt: skip
-            y[dev_rows[n_down:]] = out
+            y[dev_rows[first:]] = out
     return y
 
 
