@@ -32,6 +32,8 @@ def _cost(arm: Arm, entry: dict[str, Any], manifest: dict[str, Any]) -> tuple[fl
     if arm.kind == "baseline":
         return None, float(entry.get("baseline_s", 0.0))
     source = manifest["cells"][f"{arm.source}/{entry['seed']}"]
+    if arm.kind == "metric":  # the same runs, scored another way
+        return float(source["steps"]), float(source["train_s"])
     return float(source["steps"] + (entry.get("finetune_steps") or 0)), float(source["train_s"] + entry["finetune_s"])
 
 
@@ -87,6 +89,8 @@ def _verdict(sweep: Sweep, c: dict[str, Any]) -> str:
 
 def _basis(s: dict[str, Any], c: dict[str, Any]) -> str:
     a, b = s["arms"][c["a"]], s["arms"][c["b"]]
+    if not a["n"] or not b["n"]:
+        return "pending"
     wall = f"train time {a['seconds'] / 60:.1f} vs {b['seconds'] / 60:.1f} min"
     if a["steps"] is None or b["steps"] is None:
         return f"no training for one side; {wall}"

@@ -7,7 +7,9 @@ A sweep is a set of **arms** run at every seed. An arm is one of:
 - a fine-tuning of another arm's checkpoint (``finetune_of``, with ``finetune`` options: ``epochs``, ``lr``,
   ``head_lr``, ``batch_size``, ``init``: ``random`` or ``probe``), scored by its test top-1;
 - the trivial baseline on another arm's exact splits and labels (``baseline_of``): logistic regression on the
-  per-bin mean and standard deviation of the log-Mel (:mod:`core.evaluate.baseline`).
+  per-bin mean and standard deviation of the log-Mel (:mod:`core.evaluate.baseline`);
+- another score of another arm's runs (``score_of`` with ``score``), e.g. CLAR scored by a linear probe as well as
+  by its head: no compute of its own.
 
 Each seed sets every key of ``seed_keys`` (default ``runtime.seed`` and ``data.label_seed``), so within a seed every
 arm sees the same labelled clips and comparisons can be paired. A cross-validation makes the test fold its "seed"
@@ -28,7 +30,7 @@ from core.config.safe_yaml import parse_yaml
 from core.errors import ConfigError
 
 HERE = Path(__file__).resolve().parent
-ARM_KEYS = {"name", "config", "set", "score", "finetune_of", "finetune", "baseline_of", "seeds", "label"}
+ARM_KEYS = {"name", "config", "set", "score", "finetune_of", "finetune", "baseline_of", "score_of", "seeds", "label"}
 SWEEP_KEYS = {
     "title", "claims", "seeds", "seed_keys", "seed_name", "arms", "compare", "tiny", "tiny_seeds", "note", "figures"
 }  # fmt: skip
@@ -43,7 +45,7 @@ class Arm:
     Attributes:
         name: its name in tables (letters, digits, ``_``).
         label: its name in figures and prose.
-        kind: ``train``, ``finetune`` or ``baseline``.
+        kind: ``train``, ``finetune``, ``baseline`` or ``metric``.
         config: the training config (``train``), a path inside the experiment folder.
         overrides: ``key=value`` overrides of the config.
         score: the metric the arm is scored by (a run's final metric for ``train``; ``test_top1`` otherwise).
@@ -135,9 +137,9 @@ def _arm(d: Any, path: Path, names: set[str]) -> Arm:
     unknown = set(d) - ARM_KEYS
     if unknown:
         raise _fail(path, f"arm {name}: unknown key(s) {', '.join(sorted(unknown))}")
-    kinds = [k for k in ("config", "finetune_of", "baseline_of") if k in d]
+    kinds = [k for k in ("config", "finetune_of", "baseline_of", "score_of") if k in d]
     if len(kinds) != 1:
-        raise _fail(path, f"arm {name}: give exactly one of config, finetune_of or baseline_of")
+        raise _fail(path, f"arm {name}: give exactly one of config, finetune_of, baseline_of or score_of")
     seeds = _ints(d["seeds"], path, f"arm {name}: seeds") if "seeds" in d else None
     label = str(d.get("label", name))
     if "config" in d:
@@ -148,9 +150,13 @@ def _arm(d: Any, path: Path, names: set[str]) -> Arm:
             raise _fail(path, f"arm {name}: a training arm needs score, a final metric such as test/best/head_acc")
         overrides = _strings(d.get("set", []), path, f"arm {name}: set")
         return Arm(name, label, "train", config, overrides, d["score"], seeds=seeds)
-    source = d.get("finetune_of") or d.get("baseline_of")
+    source = d.get("finetune_of") or d.get("baseline_of") or d.get("score_of")
     if source not in names:
         raise _fail(path, f"arm {name}: {source!r} is not an arm defined above it")
+    if "score_of" in d:
+        if not isinstance(d.get("score"), str):
+            raise _fail(path, f"arm {name}: score_of needs score, the other arm's final metric to read")
+        return Arm(name, label, "metric", score=d["score"], source=source, seeds=seeds)
     if "finetune_of" in d:
         opts = d.get("finetune", {})
         if not isinstance(opts, dict) or set(opts) - FINETUNE_KEYS:

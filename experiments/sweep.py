@@ -120,6 +120,8 @@ def run_sweep(
             digest = config_digest(config)
             if arm.kind == "finetune":
                 digest += "+" + json.dumps(arm.finetune, sort_keys=True)
+            elif arm.kind == "metric":
+                digest += "+" + arm.score
             entry = manifest["cells"].get(key, {})
             if entry and entry.get("config") != digest and arm.kind != "train":
                 log(f"{key}: its settings changed since it ran; computing it again")
@@ -160,6 +162,10 @@ def run_sweep(
                 if arm.kind == "finetune":
                     options = {**arm.finetune, "epochs": 2} if tiny else arm.finetune
                     result = finetune_cell(source, options, device, progress)
+                elif arm.kind == "metric":
+                    if arm.score not in source.get("final", {}):
+                        raise ConfigError(f"cell {key}: {arm.source}/{seed} has no final metric {arm.score!r}")
+                    result = {"test_top1": source["final"][arm.score], "source_run": source["run_id"]}
                 else:
                     result = baseline_cell(config, progress)
                 result["score"] = result["test_top1"]

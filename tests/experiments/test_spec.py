@@ -64,6 +64,7 @@ GOOD_ARM = "  - {name: a, config: a.yaml, score: test/best/head_acc}\n"
         ("arms:\n" + GOOD_ARM + "compare: [{a: a, b: q}]\n", "must name two arms"),
         ("arms:\n  - {name: 'a b', config: a.yaml, score: x}\n", "letters, digits and _"),
         ("arms:\n" + GOOD_ARM + "  - {name: f, finetune_of: a, finetune: {epochz: 3}}\n", "finetune takes"),
+        ("arms:\n" + GOOD_ARM + "  - {name: m, score_of: a}\n", "score_of needs score"),
     ],
 )
 def test_a_bad_sweep_is_one_line_naming_the_file(tmp_path, text, problem):

@@ -47,6 +47,8 @@ def test_tiny_fsdd_regimes_runs_and_reports_end_to_end(tmp_path, data_dir):
     for seed in (0, 1):
         clar, base = manifest["cells"][f"clar/{seed}"], manifest["cells"][f"baseline/{seed}"]
         assert base["labelled"] == clar["final"]["data/train_labelled"] == 20  # the run's own labelled clips
+        probe = manifest["cells"][f"clar_probe/{seed}"]  # the same run, scored by its linear probe
+        assert probe["score"] == clar["final"]["test/best/linear_acc"] and probe["source_run"] == clar["run_id"]
         fine = manifest["cells"][f"simclr_finetune/{seed}"]
         assert fine["source_run"] == manifest["cells"][f"simclr_probe/{seed}"]["run_id"]
         assert fine["finetune_steps"] == finetune_steps(20, 2, 64) == 2
