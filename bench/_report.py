@@ -8,7 +8,6 @@ and leaves the other sections alone.
 from __future__ import annotations
 
 import datetime as _dt
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import torch
 
 from core.config.provenance import cpu_description
+from core.markdown import replace_section
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
@@ -72,10 +72,4 @@ def markdown_table(header: list[str], rows: list[list[object]]) -> str:
 
 def write_section(name: str, markdown: str, path: Path = DOCS) -> Path:
     """Replace (or append) the ``name`` section of docs/benchmarks.md with ``markdown``."""
-    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
-    block = f"{start}\n{markdown.strip()}\n{end}"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
-    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
-    path.write_text(text)
-    return path
+    return replace_section(path, "bench", name, markdown, "Benchmarks")

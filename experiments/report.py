@@ -11,13 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import re
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from core.config.provenance import cpu_description, git_commit
+from core.markdown import replace_section
 from experiments.spec import Arm, Sweep
 from experiments.stats import paired, summarise
 from experiments.sweep import cells, output_dir, read_manifest
@@ -146,16 +146,6 @@ def augment_means(sweep: Sweep, s: dict[str, Any], tiny: bool = False) -> dict[t
     return out
 
 
-def replace_section(path: Path, name: str, body: str) -> None:
-    """Replace (or append) the ``<!-- results:name -->`` section of ``path`` with ``body``."""
-    start, end = f"<!-- results:{name} -->", f"<!-- /results:{name} -->"
-    block = f"{start}\n{body.strip()}\n{end}"
-    text = path.read_text() if path.exists() else "# Results\n"
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
-    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
-    path.write_text(text)
-
-
 def report_sweep(
     sweep: Sweep, *, tiny: bool = False, out: str | None = None, publish: bool = False, png: bool = True
 ) -> str:
@@ -199,5 +189,5 @@ def report_sweep(
         if png:
             for n in names:
                 (target / n).write_bytes((folder / "results" / n).read_bytes())
-        replace_section(DOCS / "results.md", sweep.name, text)
+        replace_section(DOCS / "results.md", "results", sweep.name, text, "Results")
     return text
