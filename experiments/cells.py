@@ -50,7 +50,8 @@ def train_cell(
         ConfigError: the run ended without completing (cancelled or failed); running the sweep again resumes it.
     """
     run_id = entry.get("run_id")
-    status = store.get_run(run_id)["status"] if run_id and store.get_run(run_id) else None
+    run = store.get_run(run_id) if run_id else None
+    status = run["status"] if run else None
     if status != "completed":
         if run_id is not None and status is not None:
             overrides = [f"runtime.num_threads={threads}"] if threads else None

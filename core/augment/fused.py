@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from core.augment.base import Params, check_batch
-from core.augment.pitch_shift import PitchShift, pitch_shift, step_fraction
+from core.augment.pitch_shift import PitchShift, pitch_shift
 from core.augment.time_stretch import TimeStretch, stretch_batch
 
 FUSED_RATES = (0.5, 2.0)
@@ -46,9 +46,8 @@ def stretch_and_shift(x: Tensor, shift: PitchShift, stretch_params: Params, shif
     check_batch(x)
     rates = torch.where(stretch_params["apply"].cpu(), stretch_params["rate"].cpu().double(), 1.0)
     steps = torch.where(shift_params["apply"].cpu(), shift_params["semitones"].cpu(), 0)
-    ratio = torch.tensor([(lambda f: f[1] / f[0])(step_fraction(int(k), shift.max_cents)) for k in steps.tolist()],
-                         dtype=torch.float64)  # fmt: skip
-    combined = rates * ratio
+    # the vocoder runs at Q/P = 1 / the ratio the shift drew (PitchShift reports P/Q as ``pitch_ratio``)
+    combined = rates / torch.where(shift_params["apply"].cpu(), shift_params["pitch_ratio"].cpu().double(), 1.0)
     apart = (combined < FUSED_RATES[0]) | (combined > FUSED_RATES[1])
     settings = {"n_fft": shift.n_fft, "hop": shift.hop, "max_cents": shift.max_cents, "phase_lock": shift.phase_lock}
     y = pitch_shift(x, torch.where(apart, 0, steps), stretch=torch.where(apart, 1.0, rates), **settings)

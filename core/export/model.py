@@ -100,7 +100,5 @@ class ExportedModel(nn.Module):
 @torch.no_grad()
 def reference_outputs(trained: Trained, waveforms: Tensor) -> tuple[Tensor, Tensor]:
     """The checkpoint's own embedding and logits (the training code's fast path) for ``waveforms`` [B, T]."""
-    h = trained.embed(waveforms, batch_size=len(waveforms))
-    if trained.has_classifier:
-        return h, trained.outputs(waveforms, batch_size=len(waveforms))["logits"]
-    return h, trained.probe.logits(h)
+    out = trained.outputs(waveforms, batch_size=len(waveforms))  # one forward pass gives both
+    return out["h"], out["logits"] if trained.has_classifier else trained.probe.logits(out["h"])

@@ -21,7 +21,9 @@ def _stretch_and_shift(x: torch.Tensor, rate: float, step: int) -> torch.Tensor:
     yes = torch.ones(x.shape[0], dtype=torch.bool)
     rates = torch.full((x.shape[0],), rate, dtype=torch.float64)
     steps = torch.full((x.shape[0],), step, dtype=torch.int64)
-    return stretch_and_shift(x, PitchShift(), {"apply": yes, "rate": rates}, {"apply": yes, "semitones": steps})
+    p, q = step_fraction(step)
+    shift = {"apply": yes, "semitones": steps, "pitch_ratio": torch.full((x.shape[0],), p / q, dtype=torch.float64)}
+    return stretch_and_shift(x, PitchShift(), {"apply": yes, "rate": rates}, shift)
 
 
 def _tempo_error(y: np.ndarray, expected: float) -> tuple[float, float]:
