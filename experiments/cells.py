@@ -83,6 +83,15 @@ def train_cell(
     }
 
 
+def _same_clips(trained: Any) -> dict[str, Any]:
+    """Data overrides that keep an offline evaluation on the run's own validation and test clips.
+
+    An offline evaluation scores the full splits by default; a run capped by ``data.max_eval_clips`` (the tiny
+    sweeps) is scored on its capped clips instead, like the arms it is compared with.
+    """
+    return {"max_eval_clips": (trained.config.get("data") or {}).get("max_eval_clips")}
+
+
 def finetune_steps(labelled: int, epochs: int, batch_size: int) -> int:
     """Optimiser steps of a fine-tuning: every batch of each epoch, but a trailing batch of one clip is skipped."""
     per_epoch = -(-labelled // batch_size) - (1 if labelled % batch_size == 1 else 0)
@@ -104,6 +113,7 @@ def finetune_cell(source: dict[str, Any], options: dict[str, Any], device: str, 
         trained,
         finetune=True,
         finetune_options=dict(options),
+        data_overrides=_same_clips(trained),
         batch_size=int(options.get("batch_size", 64)),
         save_probe=False,
         progress=progress,
@@ -117,6 +127,37 @@ def finetune_cell(source: dict[str, Any], options: dict[str, Any], device: str, 
             fold["clips"]["train_labelled"], int(options.get("epochs", 5)), int(options.get("batch_size", 64))
         ),
         "selected_epoch": selection.get("epoch"),
+        "source_run": source["run_id"],
+    }
+
+
+def probe_cell(source: dict[str, Any], label_fraction: float, device: str, progress: bool) -> dict[str, Any]:
+    """A linear probe of the best checkpoint of ``source`` (a training cell's record) at ``label_fraction``.
+
+    The run's own splits and label seed, so the labelled clips are the ones a training run at that fraction and
+    seed gets; the probe's weight decay is chosen on validation and the test split is scored once
+    (:func:`core.evaluate.offline.evaluate_checkpoint`).
+    """
+    from core.evaluate.offline import evaluate_checkpoint
+    from core.inference import load_trained
+
+    trained = load_trained(Path(source["checkpoint_dir"]), device=device)
+    t0 = time.perf_counter()
+    report = evaluate_checkpoint(
+        trained,
+        label_fraction=label_fraction,
+        data_overrides=_same_clips(trained),
+        save_probe=False,
+        progress=progress,
+    )
+    fold = report["folds"][0]
+    return {
+        "test_top1": float(fold["test"]["top1"]),
+        "valid_top1": float(fold["valid"]["top1"]) if "valid" in fold else None,
+        "label_fraction": float(fold["label_fraction"]),
+        "labelled": int(fold["clips"]["train_labelled"]),
+        "test_clips": int(fold["clips"]["test"]),
+        "probe_s": time.perf_counter() - t0,
         "source_run": source["run_id"],
     }
 

@@ -34,6 +34,8 @@ def _cost(arm: Arm, entry: dict[str, Any], manifest: dict[str, Any]) -> tuple[fl
     source = manifest["cells"][f"{arm.source}/{entry['seed']}"]
     if arm.kind == "metric":  # the same runs, scored another way
         return float(source["steps"]), float(source["train_s"])
+    if arm.kind == "probe":  # the same runs, probed at another label fraction
+        return float(source["steps"]), float(source["train_s"] + entry["probe_s"])
     return float(source["steps"] + (entry.get("finetune_steps") or 0)), float(source["train_s"] + entry["finetune_s"])
 
 

@@ -6,6 +6,9 @@ A sweep is a set of **arms** run at every seed. An arm is one of:
   of the run's final metrics (``score``, e.g. ``test/best/head_acc``);
 - a fine-tuning of another arm's checkpoint (``finetune_of``, with ``finetune`` options: ``epochs``, ``lr``,
   ``head_lr``, ``batch_size``, ``init``: ``random`` or ``probe``), scored by its test top-1;
+- a linear probe of another arm's checkpoint at another label fraction (``probe_of``, with ``probe`` options:
+  ``label_fraction``), scored by its test top-1: a self-supervised encoder is trained once and probed at 1 %,
+  10 % and 100 % of the labels (nested: the 1 % labels are among the 10 % ones of the same seed);
 - the trivial baseline on another arm's exact splits and labels (``baseline_of``): logistic regression on the
   per-bin mean and standard deviation of the log-Mel (:mod:`core.evaluate.baseline`);
 - another score of another arm's runs (``score_of`` with ``score``), e.g. CLAR scored by a linear probe as well as
@@ -30,12 +33,16 @@ from core.config.safe_yaml import parse_yaml
 from core.errors import ConfigError
 
 HERE = Path(__file__).resolve().parent
-ARM_KEYS = {"name", "config", "set", "score", "finetune_of", "finetune", "baseline_of", "score_of", "seeds", "label"}
+ARM_KEYS = {
+    "name", "label", "config", "set", "score", "finetune_of", "finetune", "probe_of", "probe", "baseline_of",
+    "score_of", "seeds",
+}  # fmt: skip
 SWEEP_KEYS = {
     "title", "claims", "seeds", "seed_keys", "seed_name", "arms", "compare", "tiny", "tiny_seeds", "note", "figures"
 }  # fmt: skip
 FIGURES = ("scores", "curves", "augment_matrix")
 FINETUNE_KEYS = {"epochs", "lr", "head_lr", "batch_size", "init"}
+PROBE_KEYS = {"label_fraction"}
 
 
 @dataclass(frozen=True)
@@ -45,12 +52,13 @@ class Arm:
     Attributes:
         name: its name in tables (letters, digits, ``_``).
         label: its name in figures and prose.
-        kind: ``train``, ``finetune``, ``baseline`` or ``metric``.
+        kind: ``train``, ``finetune``, ``probe``, ``baseline`` or ``metric``.
         config: the training config (``train``), a path inside the experiment folder.
         overrides: ``key=value`` overrides of the config.
         score: the metric the arm is scored by (a run's final metric for ``train``; ``test_top1`` otherwise).
-        source: the arm whose checkpoint (``finetune``) or splits (``baseline``) it uses.
-        finetune: fine-tuning options (epochs, lr, head_lr, batch_size).
+        source: the arm whose checkpoint (``finetune``, ``probe``) or splits (``baseline``) it uses.
+        finetune: fine-tuning options (epochs, lr, head_lr, batch_size, init); for ``probe``, its options
+            (label_fraction).
         seeds: the seeds of this arm (None: the sweep's).
     """
 
@@ -137,9 +145,9 @@ def _arm(d: Any, path: Path, names: set[str]) -> Arm:
     unknown = set(d) - ARM_KEYS
     if unknown:
         raise _fail(path, f"arm {name}: unknown key(s) {', '.join(sorted(unknown))}")
-    kinds = [k for k in ("config", "finetune_of", "baseline_of", "score_of") if k in d]
+    kinds = [k for k in ("config", "finetune_of", "probe_of", "baseline_of", "score_of") if k in d]
     if len(kinds) != 1:
-        raise _fail(path, f"arm {name}: give exactly one of config, finetune_of, baseline_of or score_of")
+        raise _fail(path, f"arm {name}: give exactly one of config, finetune_of, probe_of, baseline_of or score_of")
     seeds = _ints(d["seeds"], path, f"arm {name}: seeds") if "seeds" in d else None
     label = str(d.get("label", name))
     if "config" in d:
@@ -150,7 +158,7 @@ def _arm(d: Any, path: Path, names: set[str]) -> Arm:
             raise _fail(path, f"arm {name}: a training arm needs score, a final metric such as test/best/head_acc")
         overrides = _strings(d.get("set", []), path, f"arm {name}: set")
         return Arm(name, label, "train", config, overrides, d["score"], seeds=seeds)
-    source = d.get("finetune_of") or d.get("baseline_of") or d.get("score_of")
+    source = d.get("finetune_of") or d.get("probe_of") or d.get("baseline_of") or d.get("score_of")
     if source not in names:
         raise _fail(path, f"arm {name}: {source!r} is not an arm defined above it")
     if "score_of" in d:
@@ -162,6 +170,14 @@ def _arm(d: Any, path: Path, names: set[str]) -> Arm:
         if not isinstance(opts, dict) or set(opts) - FINETUNE_KEYS:
             raise _fail(path, f"arm {name}: finetune takes {', '.join(sorted(FINETUNE_KEYS))}")
         return Arm(name, label, "finetune", source=source, finetune=dict(opts), seeds=seeds)
+    if "probe_of" in d:
+        opts = d.get("probe", {})
+        fraction = opts.get("label_fraction") if isinstance(opts, dict) else None
+        if set(opts) - PROBE_KEYS or isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
+            raise _fail(path, f"arm {name}: probe takes label_fraction, a number in (0, 1]")
+        if not 0.0 < float(fraction) <= 1.0:
+            raise _fail(path, f"arm {name}: probe label_fraction {fraction} is not in (0, 1]")
+        return Arm(name, label, "probe", source=source, finetune={"label_fraction": float(fraction)}, seeds=seeds)
     return Arm(name, label, "baseline", source=source, seeds=seeds)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from core.config import TrainConfig, load_config
 from core.errors import ConfigError
 from core.runs import RunStore
-from experiments.cells import baseline_cell, config_digest, finetune_cell, train_cell
+from experiments.cells import baseline_cell, config_digest, finetune_cell, probe_cell, train_cell
 from experiments.spec import Arm, Sweep
 
 MANIFEST = "manifest.json"
@@ -118,7 +118,7 @@ def run_sweep(
             if device != "cpu":
                 config = config.with_overrides({"runtime.device": device})
             digest = config_digest(config)
-            if arm.kind == "finetune":
+            if arm.kind in ("finetune", "probe"):
                 digest += "+" + json.dumps(arm.finetune, sort_keys=True)
             elif arm.kind == "metric":
                 digest += "+" + arm.score
@@ -162,6 +162,8 @@ def run_sweep(
                 if arm.kind == "finetune":
                     options = {**arm.finetune, "epochs": 2} if tiny else arm.finetune
                     result = finetune_cell(source, options, device, progress)
+                elif arm.kind == "probe":
+                    result = probe_cell(source, arm.finetune["label_fraction"], device, progress)
                 elif arm.kind == "metric":
                     if arm.score not in source.get("final", {}):
                         raise ConfigError(f"cell {key}: {arm.source}/{seed} has no final metric {arm.score!r}")

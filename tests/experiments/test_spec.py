@@ -40,6 +40,32 @@ def test_fsdd_regimes_compares_at_equal_steps_and_warmup():
     assert configs["random_init"].schedule.steps is None and configs["random_init"].schedule.epochs == 0
 
 
+def test_fsdd_labels_probes_at_the_fraction_of_the_arms_it_is_compared_with():
+    """1 % and 100 %: equal steps; each probe arm at its own fraction; CLAR and SimCLR probed the same way."""
+    from experiments.sweep import cell_config
+
+    sweep = load_sweep("fsdd_labels")
+
+    def fraction(name: str) -> float:
+        arm = sweep.arm(name)
+        if arm.kind == "probe":
+            return arm.finetune["label_fraction"]
+        source = arm if arm.kind == "train" else sweep.arm(arm.source)
+        return cell_config(sweep, source, 0, tiny=False).data.label_fraction
+
+    trained = [cell_config(sweep, a, 0, tiny=False) for a in sweep.arms if a.kind == "train"]
+    assert {c.schedule.steps for c in trained} == {1110} and {c.schedule.warmup_steps for c in trained} == {111}
+    for suffix, f in (("1", 0.01), ("100", 1.0)):
+        for name in ("supervised", "clar", "clar_probe", "simclr_probe", "baseline"):
+            assert fraction(f"{name}_{suffix}") == f, name
+    assert sweep.arm("clar_probe_1").kind == sweep.arm("simclr_probe_1").kind == "probe"
+    supervised_1 = cell_config(sweep, sweep.arm("supervised_1"), 0, tiny=False)
+    assert supervised_1.data.batch_size == 20  # all 20 labelled clips (2 a class) in every step
+    for c in sweep.compare:
+        if c.claim != "c" or "100 %" not in c.says or "1 %" not in c.says:
+            assert fraction(c.a) == fraction(c.b), c
+
+
 def _write(folder: Path, sweep: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "a.yaml").write_text("model:\n  regime: clar\n")
@@ -65,6 +91,9 @@ GOOD_ARM = "  - {name: a, config: a.yaml, score: test/best/head_acc}\n"
         ("arms:\n  - {name: 'a b', config: a.yaml, score: x}\n", "letters, digits and _"),
         ("arms:\n" + GOOD_ARM + "  - {name: f, finetune_of: a, finetune: {epochz: 3}}\n", "finetune takes"),
         ("arms:\n" + GOOD_ARM + "  - {name: m, score_of: a}\n", "score_of needs score"),
+        ("arms:\n" + GOOD_ARM + "  - {name: p, probe_of: a, probe: {labels: 0.1}}\n", "probe takes label_fraction"),
+        ("arms:\n" + GOOD_ARM + "  - {name: p, probe_of: a}\n", "probe takes label_fraction"),
+        ("arms:\n" + GOOD_ARM + "  - {name: p, probe_of: a, probe: {label_fraction: 10}}\n", "is not in (0, 1]"),
     ],
 )
 def test_a_bad_sweep_is_one_line_naming_the_file(tmp_path, text, problem):

@@ -15,7 +15,7 @@ from PIL import Image
 
 from core.errors import ConfigError
 from core.runs import RunStore
-from experiments.cells import finetune_steps
+from experiments.cells import finetune_steps, probe_cell
 from experiments.spec import load_sweep
 from experiments.sweep import run_sweep
 
@@ -52,6 +52,14 @@ def test_tiny_fsdd_regimes_runs_and_reports_end_to_end(tmp_path, data_dir):
         fine = manifest["cells"][f"simclr_finetune/{seed}"]
         assert fine["source_run"] == manifest["cells"][f"simclr_probe/{seed}"]["run_id"]
         assert fine["finetune_steps"] == finetune_steps(20, 2, 64) == 2
+    # a probe arm (probe_of): the same SimCLR run probed at 1 % and at 100 % of its training labels, on its own
+    # test clips (the tiny cap of 40, not the full split)
+    simclr = manifest["cells"]["simclr_probe/0"]
+    for fraction, labelled in ((0.01, 10), (1.0, simclr["final"]["data/train"])):
+        probe = probe_cell(simclr, fraction, "cpu", progress=False)
+        assert (probe["labelled"], probe["label_fraction"]) == (labelled, fraction)
+        assert probe["test_clips"] == simclr["final"]["data/test"] == 40
+        assert probe["source_run"] == simclr["run_id"]
 
     rep = _cli("report", "fsdd_regimes", "--tiny", "--out", str(out), timeout=180)
     assert rep.returncode == 0, rep.stderr[-2000:]
