@@ -41,6 +41,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._report import machine_info, markdown_table, time_calls, write_section
+from bench._vocoder_bounds import HEADER as BOUND_HEADER
+from bench._vocoder_bounds import bound_rows
 from bench.features import thread_counts
 from core import SAMPLE_RATE as SR
 from core.augment import build_augmentation, build_pipeline
@@ -297,12 +299,16 @@ def main(argv: list[str] | None = None) -> int:
 
     short = load_clips("fsdd", args.n_short, 1.0)
     long = load_clips("esc10", args.n_long, 5.0)
-    rows = []
+    rows, bounds = [], []
     for threads in thread_counts(args.threads):
         torch.set_num_threads(threads)
         with threadpool_limits(limits=threads):  # numpy's BLAS too (librosa, audiomentations)
-            rows += speed_table(short, f"{args.n_short} x 1 s (fsdd)", args.repeat, device, threads)
-            rows += speed_table(long, f"{args.n_long} x 5 s (esc10)", args.repeat, device, threads)
+            for clips, label in ((short, f"{args.n_short} x 1 s (fsdd)"), (long, f"{args.n_long} x 5 s (esc10)")):
+                table = speed_table(clips, label, args.repeat, device, threads)
+                rows += table
+                best = {r[2]: max(float(v) for v in (r[6], r[7]) if v != "-") for r in table}
+                print(f"[{threads} thread(s), {label}] bounds ...", flush=True)
+                bounds += bound_rows(clips, label, args.repeat, threads, best)
     torch.set_num_threads(os.cpu_count() or 1)
     print("quality ...", flush=True)
     qrows = quality_rows(args.notes)
@@ -346,6 +352,14 @@ def main(argv: list[str] | None = None) -> int:
         markdown_table(header, rows),
         "",
         "Targets: " + "; ".join(verdict) + ".",
+        "",
+        "**How far the vocoder can go** (bench/_vocoder_bounds.py), in the same run: pitch shift and time stretch "
+        "as shipped; the same with phase locking off (the peak search's cost removed; it is not shipped, since "
+        "click spacing then drifts by about 10 % instead of 1 %); and the vocoder's analysis and synthesis FFTs "
+        "alone (512-sample frames, hop 128, rate 1, the vocoder's chunks). No vocoder with these frames is faster "
+        "than its FFTs, so the last column is the ceiling of ours against the best audiomentations backend.",
+        "",
+        markdown_table(BOUND_HEADER, bounds),
         "",
         f"Quality ({args.notes} NSynth notes at MIDI 60 shifted by +-3, +-7, +-12 semitones; a 2 s click train "
         "and a 440 Hz sine stretched at rates 0.6, 0.8, 1.25, 1.5; f0 by YIN, click spacing by envelope "

@@ -172,3 +172,35 @@ def test_cpu_chunking_does_not_change_the_result(phase_lock: bool) -> None:
     whole = time_stretch(x, rates, 3000, phase_lock=phase_lock, chunk=5)
     for chunk in (1, 2):
         torch.testing.assert_close(time_stretch(x, rates, 3000, phase_lock=phase_lock, chunk=chunk), whole)
+
+
+def _nearest_peak_reference(mag: np.ndarray) -> np.ndarray:
+    """Brute force: every bin's nearest local maximum over frequency, ties to the peak below."""
+    out = np.zeros(mag.shape, dtype=np.int64)
+    nbins = mag.shape[-1]
+    for idx in np.ndindex(*mag.shape[:-1]):
+        m = mag[idx]
+        peaks = [
+            j
+            for j in range(nbins)
+            if (j == 0 and m[0] > m[1])
+            or (j == nbins - 1 and m[-1] >= m[-2])
+            or (0 < j < nbins - 1 and m[j] >= m[j - 1] and m[j] > m[j + 1])
+        ]
+        for j in range(nbins):
+            out[idx + (j,)] = min(peaks, key=lambda p, j=j: (abs(j - p), p))
+    return out
+
+
+@pytest.mark.parametrize("nbins", [2, 3, 17, 257, 11_000])
+def test_nearest_peak_matches_a_brute_force_search(nbins: int) -> None:
+    """Plateaus, ties, edge peaks, and the int32 path of long spectra (3 * bins >= 2**15)."""
+    from core.augment.kernels.phase_vocoder import _nearest_peak
+
+    g = np.random.default_rng(nbins)
+    rows = 1 if nbins > 1000 else 40
+    mag = g.integers(0, 4, size=(2, rows, nbins)).astype(np.float32)  # few levels: many plateaus and ties
+    mag[0, 0] = 1.0  # a silent (flat) row: its last bin is the only peak
+    got = _nearest_peak(torch.from_numpy(mag))
+    assert got.dtype == (torch.int16 if nbins < 10_923 else torch.int32)
+    np.testing.assert_array_equal(got.long().numpy(), _nearest_peak_reference(mag))

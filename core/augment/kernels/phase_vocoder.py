@@ -83,26 +83,27 @@ def istft(spec: Tensor, n_fft: int, hop: int, length: int) -> Tensor:
 
 
 def _nearest_peak(mag: Tensor) -> Tensor:
-    """For every bin of ``mag`` [..., F], the index (int64) of the nearest local maximum over frequency.
+    """For every bin of ``mag`` [..., F], the index (int16 or int32) of the nearest local maximum over frequency.
 
-    Ties go to the peak below. Computed with int16 running maxima (F < 32768) to keep memory traffic low.
+    Ties go to the peak below. Computed with int16 running maxima (int32 from F = 10923 bins) to keep memory
+    traffic low; the caller widens only the rows it reads to int64.
     """
     nbins = mag.shape[-1]
     if nbins < 2:
-        return torch.zeros(mag.shape, dtype=torch.int64, device=mag.device)
+        return torch.zeros(mag.shape, dtype=torch.int16, device=mag.device)
     peak = torch.empty(mag.shape, dtype=torch.bool, device=mag.device)
     mid = mag[..., 1:-1]
     peak[..., 1:-1] = (mid >= mag[..., :-2]) & (mid > mag[..., 2:])
     peak[..., 0] = mag[..., 0] > mag[..., 1]
     peak[..., -1] = mag[..., -1] >= mag[..., -2]
-    ones = torch.arange(1, nbins + 1, dtype=torch.int16, device=mag.device)
-    below = (peak * ones).cummax(-1).values  # 1 + index of the nearest peak at or below; 0: none
-    above = (peak.flip(-1) * ones).cummax(-1).values.flip(-1)  # nbins - index of the nearest peak at or above
-    far = 4 * nbins
-    below = torch.where(below > 0, below - 1, -far)
-    above = torch.where(above > 0, nbins - above, far)
-    bins = ones - 1
-    return torch.where(bins - below <= above - bins, below, above).clamp_(0, nbins - 1).long()
+    # running maxima of (index + off) at the peaks, 0 elsewhere: "no peak on that side" comes out as an index
+    # off bins beyond the spectrum, so the nearer side is picked without special cases
+    off = 2 * nbins
+    dtype = torch.int16 if 3 * nbins < 2**15 else torch.int32
+    bins = torch.arange(nbins, dtype=dtype, device=mag.device)
+    below = (peak * (bins + off)).cummax(-1).values - off  # index of the nearest peak at or below; -off: none
+    above = (nbins - 1 + off) - (peak.flip(-1) * (bins + off)).cummax(-1).values.flip(-1)  # at or above
+    return torch.where(bins - below <= above - bins, below, above).clamp_(0, nbins - 1)
 
 
 def time_stretch_frames(spec: Tensor, rates: Tensor, n_frames: int, phase_lock: bool = False) -> Tensor:
@@ -145,14 +146,16 @@ def time_stretch_frames(spec: Tensor, rates: Tensor, n_frames: int, phase_lock: 
     inc = adv.view(n * (m + 2), nbins).index_select(0, (base * (m + 2) + prev).reshape(-1))
     out = torch.cumprod(inc.view(n, n_frames, nbins), dim=1)
     if phase_lock:
-        # identity phase locking: a bin takes its nearest peak's vocoder phasor, rotated by the bin's analysis
-        # phase offset from that peak in frame i0 (both tables computed on the analysis frames)
-        peak = _nearest_peak(mag)  # [B, M, F]
-        rot = unit * torch.gather(unit, 2, peak).conj()
+        # identity phase locking: bin j of an output frame takes its nearest peak p's vocoder phasor, rotated by
+        # the bin's analysis phase offset from that peak in frame i0: out[p] * u[j] * conj(u[p]) with u the
+        # analysis unit phasors of frame i0. That is R[p] * u[j] with R = out * conj(u), so R is formed once per
+        # output bin and gathered at the peaks (the peak table is int16 on the analysis frames; only the rows
+        # read are widened to int64)
         lock_rows = (base * m + i0.clamp(max=m - 1)).reshape(-1)
-        idx = peak.view(n * m, nbins).index_select(0, lock_rows).view(n, n_frames, nbins)
-        rot_o = rot.view(n * m, nbins).index_select(0, lock_rows).view(n, n_frames, nbins)
-        out = torch.gather(out, 2, idx).mul_(rot_o)
+        peak = _nearest_peak(mag).view(n * m, nbins)
+        idx = peak.index_select(0, lock_rows).view(n, n_frames, nbins).long()
+        unit_o = unit.view(n * m, nbins).index_select(0, lock_rows).view(n, n_frames, nbins)
+        out = torch.gather(out.mul_(unit_o.conj()), 2, idx).mul_(unit_o)
     out *= out_mag
     return out
 
