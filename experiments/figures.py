@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 
+from experiments.curves import mean_curve
 from experiments.spec import Sweep
 
 COLOURS = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#9D755D", "#BAB0AC"]
@@ -52,16 +52,11 @@ def curves_figure(sweep: Sweep, curves: dict[str, list[list[dict[str, Any]]]]) -
     for i, arm in enumerate(a for a in sweep.arms if curves.get(a.name)):
         colour = COLOURS[i % len(COLOURS)]
         for metric, dash, what in (("valid/linear_acc", "solid", "linear probe"), ("valid/head_acc", "dash", "head")):
-            by_step: dict[int, list[float]] = defaultdict(list)
-            for curve in curves[arm.name]:
-                for point in curve:
-                    if metric in point:
-                        by_step[int(point["step"])].append(float(point[metric]) * 100)
-            if not by_step:
+            steps, values = mean_curve(curves[arm.name], metric)
+            if not steps:
                 continue
-            steps = sorted(by_step)
             fig.add_scatter(
-                x=steps, y=[float(np.mean(by_step[s])) for s in steps], mode="lines+markers",
+                x=steps, y=[100 * v for v in values], mode="lines+markers",
                 line={"color": colour, "dash": dash}, name=f"{arm.label}: {what}",
                 hovertemplate=f"{arm.label}, {what}: %{{y:.1f}} % at step %{{x}}<extra></extra>",
             )  # fmt: skip

@@ -18,6 +18,7 @@ import torch
 
 from core.config.provenance import cpu_description, git_commit
 from core.markdown import replace_section
+from experiments.curves import LATE, TOLERANCE, level_off, mean_curve
 from experiments.spec import Arm, Sweep
 from experiments.stats import paired, summarise
 from experiments.sweep import cells, output_dir, read_manifest
@@ -101,8 +102,45 @@ def _basis(s: dict[str, Any], c: dict[str, Any]) -> str:
     return f"{a['steps']:.0f} vs {b['steps']:.0f} optimiser steps; {wall}"
 
 
-def markdown(sweep: Sweep, s: dict[str, Any], meta: dict[str, str], figures: list[str]) -> str:
+def convergence_lines(sweep: Sweep, curves: dict[str, list[list[dict[str, Any]]]]) -> list[str]:
+    """The learning-curve table: per training arm and score, its best mean validation top-1 and its level-off step."""
+    rows = []
+    for arm in sweep.arms:
+        if arm.kind != "train" or not curves.get(arm.name):
+            continue
+        for metric, what in (("valid/linear_acc", "linear probe"), ("valid/head_acc", "its head")):
+            lv = level_off(*mean_curve(curves[arm.name], metric))
+            if lv is None:
+                continue
+            note = "**still climbing**" if lv.still_climbing else "levelled off"
+            rows.append(
+                f"| {arm.label} | {what} | {100 * lv.best:.1f} | {lv.best_step} | {lv.level_step} of {lv.last_step} "
+                f"| {note} |"
+            )
+    if not rows:
+        return []
+    head = [
+        "",
+        f"Learning curves (validation top-1, mean over seeds): the first evaluation within {100 * TOLERANCE:.0f} "
+        f"points of the curve's best is where it levels off. A curve that gets there only in the last "
+        f"{100 * (1 - LATE):.0f} % of its steps, where the cosine schedule has all but stopped the learning rate, "
+        "counts as still climbing: a comparison at that length tests it below its minimum training.",
+        "",
+        "| arm | scored by | best validation top-1 (%) | at step | within 2 points of it from step | |",
+        "|---|---|---|---|---|---|",
+    ]
+    return head + rows
+
+
+def markdown(
+    sweep: Sweep,
+    s: dict[str, Any],
+    meta: dict[str, str],
+    figures: list[str],
+    curves: dict[str, list[list[dict[str, Any]]]] | None = None,
+) -> str:
     """The sweep's section of docs/results.md."""
+    curves = curves or {}
     lines = [f"## {sweep.title}", "", meta["line"], ""]
     if sweep.note:
         lines += [sweep.note.strip(), ""]
@@ -126,6 +164,7 @@ def markdown(sweep: Sweep, s: dict[str, Any], meta: dict[str, str], figures: lis
             lines.append(
                 f"| ({c['claim']}) {c['says']} | {what} | {diff} | {two_se} | {_verdict(sweep, c)} | {_basis(s, c)} |"
             )
+    lines += convergence_lines(sweep, curves)
     if s["pending"]:
         lines += ["", f"Pending ({len(s['pending'])} cells): {', '.join(s['pending'])}. Run the command again to "
                   "continue; the table fills in as cells finish."]  # fmt: skip
@@ -162,7 +201,8 @@ def report_sweep(
     data = collect(sweep, manifest, tiny)
     s = summary(sweep, data)
     done = [e for e in manifest["cells"].values() if e.get("done")]
-    hours = sum(e.get("cell_s", 0.0) for e in done) / 3600
+    # a resumed run's cell time covers only its last stretch; its run's own training time covers all of it
+    hours = sum(max(e.get("cell_s", 0.0), e.get("train_s") or 0.0) for e in done) / 3600
     flag = " --tiny" if tiny else ""
     meta = {
         "line": f"Reproduce: `python -m experiments run {sweep.name}{flag} --threads 1` (resumable), then "
@@ -177,7 +217,7 @@ def report_sweep(
     if "augment_matrix" in sweep.figures:
         figs[f"{sweep.name}_matrix"] = augment_matrix_figure(sweep, augment_means(sweep, s, tiny))
     names = [f"{n}.png" for n in figs] if png else []
-    text = markdown(sweep, s, meta, names)
+    text = markdown(sweep, s, meta, names, data["curves"])
     (folder / "results.json").write_text(json.dumps({**s, "meta": meta}, indent=1))
     (folder / "results.md").write_text(text)
     if png:
