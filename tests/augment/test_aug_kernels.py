@@ -188,7 +188,7 @@ def _nearest_peak_reference(mag: np.ndarray) -> np.ndarray:
             or (0 < j < nbins - 1 and m[j] >= m[j - 1] and m[j] > m[j + 1])
         ]
         for j in range(nbins):
-            out[idx + (j,)] = min(peaks, key=lambda p, j=j: (abs(j - p), p))
+            out[(*idx, j)] = min(peaks, key=lambda p, j=j: (abs(j - p), p))
     return out
 
 
@@ -204,3 +204,30 @@ def test_nearest_peak_matches_a_brute_force_search(nbins: int) -> None:
     got = _nearest_peak(torch.from_numpy(mag))
     assert got.dtype == (torch.int16 if nbins < 10_923 else torch.int32)
     np.testing.assert_array_equal(got.long().numpy(), _nearest_peak_reference(mag))
+
+
+@pytest.mark.parametrize("frames", [1, 16, 17, 40, 64])
+def test_blocked_cumprod_over_frames_equals_torch_cumprod(frames: int) -> None:
+    """Unit phasors multiplied along frames: block by block (CPU) equals one running product, padding and all."""
+    from core.augment.kernels.phase_vocoder import cumprod_frames
+
+    g = torch.Generator().manual_seed(frames)
+    angles = torch.rand(3, frames, 33, generator=g, dtype=torch.float64) * 2 * math.pi
+    inc = torch.polar(torch.ones_like(angles), angles).to(torch.complex64)
+    torch.testing.assert_close(cumprod_frames(inc), torch.cumprod(inc, dim=1), atol=2e-6, rtol=0)
+
+
+def test_prefix_masks_keep_each_rows_first_samples_exactly() -> None:
+    """1 for t < ceil(length), 0 from there on, for integer and fractional lengths, in float32 and past 2**24."""
+    from core.augment.kernels.masks import EXACT_FLOAT32, keep_prefix_, prefix_mask
+
+    lengths = torch.tensor([0.0, 1.0, 3.0, 3.2, 9.0, 12.0])
+    mask = prefix_mask(lengths, 10, torch.float32, torch.device("cpu"))
+    expected = (torch.arange(10)[None, :] < torch.ceil(lengths)[:, None]).float()
+    assert torch.equal(mask, expected)
+    x = torch.randn(6, 10)
+    assert torch.equal(keep_prefix_(x.clone(), lengths), torch.where(expected.bool(), x, 0.0))
+    # 2**24 + 1 is not a float32: a float32 ramp would end the row one sample early
+    long = prefix_mask(torch.tensor([EXACT_FLOAT32 + 1.0], dtype=torch.float64), EXACT_FLOAT32 + 8, torch.float32,
+                       torch.device("cpu"))  # fmt: skip
+    assert long[0, EXACT_FLOAT32] == 1 and long[0, EXACT_FLOAT32 + 1] == 0 and long.sum() == EXACT_FLOAT32 + 1

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from core.augment.kernels.masks import keep_prefix_
 from core.errors import ConfigError
 
 
@@ -82,6 +83,16 @@ def istft(spec: Tensor, n_fft: int, hop: int, length: int) -> Tensor:
     return F.pad(y, (0, length - y.shape[1])) if y.shape[1] < length else y
 
 
+def magnitude(spec: Tensor) -> Tensor:
+    """|X| as sqrt(re^2 + im^2): complex ``abs`` (a hypot per element) measured 2.6x slower on the CPU.
+
+    Values under about 1e-19 (float32) square to zero; for a vocoder's magnitudes that is silence either way.
+    """
+    parts = torch.view_as_real(spec)
+    re, im = parts[..., 0], parts[..., 1]
+    return torch.addcmul(re * re, im, im).sqrt_()
+
+
 def _nearest_peak(mag: Tensor) -> Tensor:
     """For every bin of ``mag`` [..., F], the index (int16 or int32) of the nearest local maximum over frequency.
 
@@ -98,12 +109,40 @@ def _nearest_peak(mag: Tensor) -> Tensor:
     peak[..., -1] = mag[..., -1] >= mag[..., -2]
     # running maxima of (index + off) at the peaks, 0 elsewhere: "no peak on that side" comes out as an index
     # off bins beyond the spectrum, so the nearer side is picked without special cases
-    off = 2 * nbins
+    off = nbins  # farther than any real peak (at most nbins - 1 away); every value below stays under 3 * nbins
     dtype = torch.int16 if 3 * nbins < 2**15 else torch.int32
     bins = torch.arange(nbins, dtype=dtype, device=mag.device)
     below = (peak * (bins + off)).cummax(-1).values - off  # index of the nearest peak at or below; -off: none
     above = (nbins - 1 + off) - (peak.flip(-1) * (bins + off)).cummax(-1).values.flip(-1)  # at or above
-    return torch.where(bins - below <= above - bins, below, above).clamp_(0, nbins - 1)
+    # the nearer of the two (ties below) by arithmetic: a boolean torch.where measured ~5x slower on the CPU
+    return (below + (above - below) * (bins - below > above - bins)).clamp_(0, nbins - 1)
+
+
+FRAME_BLOCK = 16
+"""Frames per block of :func:`cumprod_frames` on the CPU (8 and 16 measured alike, 32 slower)."""
+
+
+def cumprod_frames(inc: Tensor) -> Tensor:
+    """Running product over frames (dim 1) of ``inc`` [B, K, F].
+
+    On the CPU in blocks of ``FRAME_BLOCK`` frames: within a block, frame by frame (each step one vectorised
+    product of whole rows), then each block times the running product of the blocks before it. torch.cumprod
+    walks every bin's frames one by one with a stride of F, which measured about 2x slower. Elsewhere (and for
+    short inputs) torch.cumprod.
+    """
+    n, k, f = inc.shape
+    if inc.device.type != "cpu" or k <= FRAME_BLOCK:
+        return torch.cumprod(inc, dim=1)
+    pad = -k % FRAME_BLOCK
+    x = torch.cat([inc, inc.new_ones(n, pad, f)], dim=1) if pad else inc
+    blocks = x.view(n, -1, FRAME_BLOCK, f)
+    out = torch.empty_like(blocks)
+    out[:, :, 0] = blocks[:, :, 0]
+    for j in range(1, FRAME_BLOCK):
+        torch.mul(out[:, :, j - 1], blocks[:, :, j], out=out[:, :, j])
+    carry = torch.cumprod(out[:, :-1, -1], dim=1)  # product of every block before block b + 1
+    out[:, 1:] *= carry[:, :, None]
+    return out.view(n, -1, f)[:, :k]
 
 
 def time_stretch_frames(spec: Tensor, rates: Tensor, n_frames: int, phase_lock: bool = False) -> Tensor:
@@ -121,7 +160,7 @@ def time_stretch_frames(spec: Tensor, rates: Tensor, n_frames: int, phase_lock: 
     """
     n, m, nbins = spec.shape
     rates = rates.to(dtype=torch.float64)
-    mag = spec.abs()
+    mag = magnitude(spec)
     unit = torch.sgn(spec + 1e-30)  # unit phasor of every analysis bin; 1 where the bin is silent
     # per analysis frame i in [0, M] (frame M is silent): |X_i| and |X_i+1|
     mags = mag.new_zeros(n, m + 1, 2, nbins)
@@ -144,7 +183,7 @@ def time_stretch_frames(spec: Tensor, rates: Tensor, n_frames: int, phase_lock: 
     # output frame k's phasor: frame 0's phase times the advances read at output frames 0 .. k-1
     prev = torch.cat([torch.full_like(i0[:, :1], m + 1), i0[:, :-1]], dim=1)
     inc = adv.view(n * (m + 2), nbins).index_select(0, (base * (m + 2) + prev).reshape(-1))
-    out = torch.cumprod(inc.view(n, n_frames, nbins), dim=1)
+    out = cumprod_frames(inc.view(n, n_frames, nbins))
     if phase_lock:
         # identity phase locking: bin j of an output frame takes its nearest peak p's vocoder phasor, rotated by
         # the bin's analysis phase offset from that peak in frame i0: out[p] * u[j] * conj(u[p]) with u the
@@ -212,7 +251,5 @@ def time_stretch(
     y = parts[0] if len(parts) == 1 else torch.cat(parts)
     if exact_length:
         own = torch.full_like(rates, float(length)) if in_lengths is None else in_lengths.to(torch.float64).cpu()
-        ends = torch.round(own / rates).long().to(x.device)
-        keep = torch.arange(out_len, device=x.device)[None, :] < ends[:, None]
-        y = torch.where(keep, y, torch.zeros_like(y))
+        y = keep_prefix_(y, torch.round(own / rates))
     return y

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from core.augment.kernels.masks import prefix_mask
 from core.errors import ConfigError
 
 DEFAULT_ZEROS = 16
@@ -166,8 +167,7 @@ def resample_to_length(
     width = math.ceil(zeros / float(cutoff.min()))
     taps = torch.arange(-width + 1, width + 1, device=x.device)  # [K]
     # zero outside each row's valid part, and pad so that every tap index is in range
-    valid = torch.arange(length, device=x.device)[None, :] < lengths[:, None]
-    xp = F.pad(torch.where(valid, x, torch.zeros_like(x)), (width, width + 1))
+    xp = F.pad(x * prefix_mask(lengths, length, x.dtype, x.device), (width, width + 1))
     chunk = max(1, max_elements // max(1, n * taps.numel()))
     table = sinc_table(zeros, x.device, x.dtype)
     cutoff_x = cutoff.to(x.dtype)
