@@ -98,11 +98,10 @@ def finetune_steps(labelled: int, epochs: int, batch_size: int) -> int:
     return epochs * per_epoch
 
 
-def finetune_cell(source: dict[str, Any], options: dict[str, Any], device: str, progress: bool) -> dict[str, Any]:
-    """Fine-tune the best checkpoint of ``source`` (a training cell's record) on its own labelled clips.
+def _evaluate_source(source: dict[str, Any], device: str, progress: bool, **options: Any) -> tuple[dict, float]:
+    """``python -m core eval`` on the best checkpoint of ``source`` (a training cell's record), on its own clips.
 
-    The run's own splits and labels (its label fraction and seed) are used; the epoch with the best validation
-    top-1 is scored once on test (:func:`core.evaluate.finetune.finetune_evaluation`).
+    Returns the report's one fold and the seconds it took (:func:`core.evaluate.offline.evaluate_checkpoint`).
     """
     from core.evaluate.offline import evaluate_checkpoint
     from core.inference import load_trained
@@ -110,23 +109,26 @@ def finetune_cell(source: dict[str, Any], options: dict[str, Any], device: str, 
     trained = load_trained(Path(source["checkpoint_dir"]), device=device)
     t0 = time.perf_counter()
     report = evaluate_checkpoint(
-        trained,
-        finetune=True,
-        finetune_options=dict(options),
-        data_overrides=_same_clips(trained),
-        batch_size=int(options.get("batch_size", 64)),
-        save_probe=False,
-        progress=progress,
+        trained, data_overrides=_same_clips(trained), save_probe=False, progress=progress, **options
     )
-    fold = report["folds"][0]
-    selection = fold.get("selection", {})
+    return report["folds"][0], time.perf_counter() - t0
+
+
+def finetune_cell(source: dict[str, Any], options: dict[str, Any], device: str, progress: bool) -> dict[str, Any]:
+    """Fine-tune the best checkpoint of ``source`` (a training cell's record) on its own labelled clips.
+
+    The run's own splits and labels (its label fraction and seed) are used; the epoch with the best validation
+    top-1 is scored once on test (:func:`core.evaluate.finetune.finetune_evaluation`).
+    """
+    batch_size = int(options.get("batch_size", 64))
+    fold, seconds = _evaluate_source(
+        source, device, progress, finetune=True, finetune_options=dict(options), batch_size=batch_size
+    )
     return {
         "test_top1": float(fold["test"]["top1"]),
-        "finetune_s": time.perf_counter() - t0,
-        "finetune_steps": finetune_steps(
-            fold["clips"]["train_labelled"], int(options.get("epochs", 5)), int(options.get("batch_size", 64))
-        ),
-        "selected_epoch": selection.get("epoch"),
+        "finetune_s": seconds,
+        "finetune_steps": finetune_steps(fold["clips"]["train_labelled"], int(options.get("epochs", 5)), batch_size),
+        "selected_epoch": fold.get("selection", {}).get("epoch"),
         "source_run": source["run_id"],
     }
 
@@ -135,29 +137,16 @@ def probe_cell(source: dict[str, Any], label_fraction: float, device: str, progr
     """A linear probe of the best checkpoint of ``source`` (a training cell's record) at ``label_fraction``.
 
     The run's own splits and label seed, so the labelled clips are the ones a training run at that fraction and
-    seed gets; the probe's weight decay is chosen on validation and the test split is scored once
-    (:func:`core.evaluate.offline.evaluate_checkpoint`).
+    seed gets; the probe's weight decay is chosen on validation and the test split is scored once.
     """
-    from core.evaluate.offline import evaluate_checkpoint
-    from core.inference import load_trained
-
-    trained = load_trained(Path(source["checkpoint_dir"]), device=device)
-    t0 = time.perf_counter()
-    report = evaluate_checkpoint(
-        trained,
-        label_fraction=label_fraction,
-        data_overrides=_same_clips(trained),
-        save_probe=False,
-        progress=progress,
-    )
-    fold = report["folds"][0]
+    fold, seconds = _evaluate_source(source, device, progress, label_fraction=label_fraction)
     return {
         "test_top1": float(fold["test"]["top1"]),
         "valid_top1": float(fold["valid"]["top1"]) if "valid" in fold else None,
         "label_fraction": float(fold["label_fraction"]),
         "labelled": int(fold["clips"]["train_labelled"]),
         "test_clips": int(fold["clips"]["test"]),
-        "probe_s": time.perf_counter() - t0,
+        "probe_s": seconds,
         "source_run": source["run_id"],
     }
 
