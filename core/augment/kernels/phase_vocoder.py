@@ -83,16 +83,6 @@ def istft(spec: Tensor, n_fft: int, hop: int, length: int) -> Tensor:
     return F.pad(y, (0, length - y.shape[1])) if y.shape[1] < length else y
 
 
-def magnitude(spec: Tensor) -> Tensor:
-    """|X| as sqrt(re^2 + im^2): complex ``abs`` (a hypot per element) measured 2.6x slower on the CPU.
-
-    Values under about 1e-19 (float32) square to zero; for a vocoder's magnitudes that is silence either way.
-    """
-    parts = torch.view_as_real(spec)
-    re, im = parts[..., 0], parts[..., 1]
-    return torch.addcmul(re * re, im, im).sqrt_()
-
-
 def _nearest_peak(mag: Tensor) -> Tensor:
     """For every bin of ``mag`` [..., F], the index (int16 or int32) of the nearest local maximum over frequency.
 
@@ -160,7 +150,9 @@ def time_stretch_frames(spec: Tensor, rates: Tensor, n_frames: int, phase_lock: 
     """
     n, m, nbins = spec.shape
     rates = rates.to(dtype=torch.float64)
-    mag = magnitude(spec)
+    # complex abs (a hypot per bin): sqrt(re^2 + im^2) measured 2.6x faster, but its rounding decides the peak
+    # search's exact ties differently, and the benchmark's click train then drifted 1.59 % against 1.11 %
+    mag = spec.abs()
     unit = torch.sgn(spec + 1e-30)  # unit phasor of every analysis bin; 1 where the bin is silent
     # per analysis frame i in [0, M] (frame M is silent): |X_i| and |X_i+1|
     mags = mag.new_zeros(n, m + 1, 2, nbins)
