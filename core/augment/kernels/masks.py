@@ -18,7 +18,7 @@ EXACT_FLOAT32 = 1 << 24
 def prefix_mask(lengths: Tensor, length: int, dtype: torch.dtype, device: torch.device) -> Tensor:
     """[B, length] mask in ``dtype``: 1 at sample t of row b when t < lengths[b] (any real number), else 0."""
     ramp_dtype = torch.float32 if length <= EXACT_FLOAT32 or device.type == "mps" else torch.float64
-    ends = torch.ceil(lengths.to(device=device, dtype=ramp_dtype)).clamp_(0, length)
+    ends = torch.ceil(lengths.to(ramp_dtype).to(device)).clamp_(0, length)  # the dtype first: MPS has no float64
     t = torch.arange(length, device=device, dtype=ramp_dtype)
     return (ends.reshape(-1, 1) - t).clamp_(0, 1).to(dtype)
 
