@@ -1,4 +1,4 @@
-"""The command line: ``python -m experiments list | run NAME | status NAME | report NAME``."""
+"""The command line: ``python -m experiments list | run NAME | status NAME | report NAME | budget``."""
 
 from __future__ import annotations
 
@@ -60,6 +60,14 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _budget(args: argparse.Namespace) -> int:
+    from experiments.budget import budget_markdown, spent
+    from experiments.report import publish_budget
+
+    print(publish_budget() if args.publish else budget_markdown(spent()), end="")
+    return 0
+
+
 def _list(args: argparse.Namespace) -> int:
     from experiments.spec import known_sweeps, load_sweep
 
@@ -88,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--publish", action="store_true", help="write the section of docs/results.md and its PNGs")
     p.add_argument("--no-png", action="store_true", help="no PNG figures (they need chromium)")
     p.set_defaults(func=_report)
+    p = sub.add_parser("budget", help="core-hours each sweep has spent, against the ~10 of the budget")
+    p.add_argument("--publish", action="store_true", help="write the budget section of docs/results.md")
+    p.set_defaults(func=_budget)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -18,6 +18,7 @@ import torch
 
 from core.config.provenance import cpu_description, git_commit
 from core.markdown import replace_section
+from experiments.budget import budget_markdown, cell_hours, spent
 from experiments.curves import LATE, TOLERANCE, level_off, mean_curve
 from experiments.spec import Arm, Sweep
 from experiments.stats import paired, summarise
@@ -201,8 +202,7 @@ def report_sweep(
     data = collect(sweep, manifest, tiny)
     s = summary(sweep, data)
     done = [e for e in manifest["cells"].values() if e.get("done")]
-    # a resumed run's cell time covers only its last stretch; its run's own training time covers all of it
-    hours = sum(max(e.get("cell_s", 0.0), e.get("train_s") or 0.0) for e in done) / 3600
+    hours = sum(cell_hours(e) for e in done)
     flag = " --tiny" if tiny else ""
     meta = {
         "line": f"Reproduce: `python -m experiments run {sweep.name}{flag} --threads 1` (resumable), then "
@@ -232,4 +232,13 @@ def report_sweep(
             for n in names:
                 (target / n).write_bytes((folder / "results" / n).read_bytes())
         replace_section(DOCS / "results.md", "results", sweep.name, text, "Results")
+        if not tiny and out is None:
+            publish_budget()
+    return text
+
+
+def publish_budget() -> str:
+    """Rewrite the budget section of docs/results.md from every sweep's manifest; returns its markdown."""
+    text = budget_markdown(spent())
+    replace_section(DOCS / "results.md", "results", "budget", text, "Results")
     return text
