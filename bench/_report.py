@@ -8,6 +8,7 @@ and leaves the other sections alone.
 from __future__ import annotations
 
 import datetime as _dt
+import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -42,6 +43,11 @@ def time_calls(fn: Callable[[], object], repeat: int = 3, warmup: int = 1, sync:
             torch.cuda.synchronize()
         times.append(time.perf_counter() - t0)
     return times
+
+
+def median_time(fn: Callable[[], object], repeat: int, sync: bool = False) -> float:
+    """Median wall time of ``fn()`` over ``repeat`` runs after one warm-up run, in seconds: every table's protocol."""
+    return statistics.median(time_calls(fn, repeat=repeat, warmup=1, sync=sync))
 
 
 def time_call(fn: Callable[[], object], repeat: int = 3, warmup: int = 1, sync: bool = False) -> float:

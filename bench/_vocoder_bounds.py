@@ -13,58 +13,58 @@ the same way (median of ``repeat`` runs after a warm-up, fresh draws):
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from bench._report import time_calls
+from bench._report import median_time
 from core.augment import build_augmentation
 from core.augment.kernels.phase_vocoder import chunk_size, hann_window
 
-N_FFT, HOP = 512, 128
 HEADER = [
     "threads", "clips", "augmentation", "ours clips/s", "no phase locking clips/s", "the FFTs alone clips/s",
     "best audiomentations clips/s", "ours / best", "no locking / best", "FFTs alone / best (ceiling)",
 ]  # fmt: skip
 
 
-def _median(fn: Callable[[], object], repeat: int) -> float:
-    return statistics.median(time_calls(fn, repeat=repeat, warmup=1))
-
-
-def fft_floor(x: torch.Tensor) -> Callable[[], None]:
+def fft_floor(x: torch.Tensor, n_fft: int, hop: int) -> Callable[[], None]:
     """The vocoder's analysis and synthesis FFTs alone on ``x`` [B, T], chunked like the vocoder."""
     n, length = x.shape
-    frames = length // HOP + 1
-    step = chunk_size(x.device, frames * (N_FFT // 2 + 1), n)
-    window = hann_window(N_FFT, x.device, x.dtype)
+    frames = length // hop + 1
+    step = chunk_size(x.device, frames * (n_fft // 2 + 1), n)
+    window = hann_window(n_fft, x.device, x.dtype)
 
     def run() -> None:
         for i in range(0, n, step):
-            spec = torch.fft.rfft(F.pad(x[i : i + step], (N_FFT // 2, N_FFT // 2)).unfold(-1, N_FFT, HOP) * window)
-            torch.fft.irfft(spec, n=N_FFT, dim=-1)
+            spec = torch.fft.rfft(F.pad(x[i : i + step], (n_fft // 2, n_fft // 2)).unfold(-1, n_fft, hop) * window)
+            torch.fft.irfft(spec, n=n_fft, dim=-1)
 
     return run
 
 
-def _ours(name: str, x: torch.Tensor, **overrides: object) -> Callable[[], None]:
-    aug = build_augmentation(name, p=1.0, **overrides)
-    seeds = iter(range(1_000_000))
-    return lambda: aug(x, next(seeds))
+def bound_rows(
+    x_np: np.ndarray,
+    label: str,
+    repeat: int,
+    threads: int,
+    best_am: dict[str, float],
+    ours_run: Callable[..., Callable[[], None]],
+) -> list[list]:
+    """One row each for pitch shift and time stretch.
 
-
-def bound_rows(x_np: np.ndarray, label: str, repeat: int, threads: int, best_am: dict[str, float]) -> list[list]:
-    """One row each for pitch shift and time stretch; ``best_am``: the best audiomentations clips/s per op."""
+    ``best_am``: the best audiomentations clips/s per op (from the speed table); ``ours_run(names, p, x,
+    **overrides)``: the speed table's own runner of ours. The FFT floor uses the shipped vocoder's frames.
+    """
     x = torch.from_numpy(x_np)
     n = x.shape[0]
-    t_floor = _median(fft_floor(x), repeat)
+    vocoder = build_augmentation("time_stretch")
+    t_floor = median_time(fft_floor(x, vocoder.n_fft, vocoder.hop), repeat)
     rows = []
     for name in ("pitch_shift", "time_stretch"):
-        t_ours = _median(_ours(name, x), repeat)
-        t_free = _median(_ours(name, x, phase_lock=False), repeat)
+        t_ours = median_time(ours_run((name,), 1.0, x), repeat)
+        t_free = median_time(ours_run((name,), 1.0, x, phase_lock=False), repeat)
         best = best_am[name]
         rows.append([
             threads, label, name, f"{n / t_ours:.0f}", f"{n / t_free:.0f}", f"{n / t_floor:.0f}", f"{best:.0f}",

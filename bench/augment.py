@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -40,7 +39,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._report import machine_info, markdown_table, time_calls, write_section
+from bench._report import machine_info, markdown_table, median_time, write_section
 from bench._vocoder_bounds import HEADER as BOUND_HEADER
 from bench._vocoder_bounds import bound_rows
 from bench.features import thread_counts
@@ -161,9 +160,12 @@ def audiomentations_run(names: tuple[str, ...], backend: str, p: float, x: np.nd
 
 
 # -- speed ----------------------------------------------------------------------------------------------------
-def ours_run(names: tuple[str, ...], p: float, x: torch.Tensor) -> Callable[[], None]:
-    """Ours on the whole batch; every call draws fresh parameters (a new seed each time), as the references do."""
-    aug = build_augmentation(names[0], p=p) if len(names) == 1 else build_pipeline(list(names), p=p)
+def ours_run(names: tuple[str, ...], p: float, x: torch.Tensor, **overrides: object) -> Callable[[], None]:
+    """Ours on the whole batch; every call draws fresh parameters (a new seed each time), as the references do.
+
+    ``overrides`` go to a single augmentation (e.g. ``phase_lock=False`` for the bounds table).
+    """
+    aug = build_augmentation(names[0], p=p, **overrides) if len(names) == 1 else build_pipeline(list(names), p=p)
     seeds = iter(range(1_000_000))
 
     def run() -> None:
@@ -172,32 +174,31 @@ def ours_run(names: tuple[str, ...], p: float, x: torch.Tensor) -> Callable[[], 
     return run
 
 
-def _median(fn: Callable[[], object], repeat: int, sync: bool = False) -> float:
-    """Median wall time of ``fn()`` over ``repeat`` runs after one warm-up run (seconds)."""
-    return statistics.median(time_calls(fn, repeat=repeat, warmup=1, sync=sync))
-
-
 def speed_table(
     x_np: np.ndarray, label: str, repeat: int, device: torch.device | None, threads: int
-) -> list[list[object]]:
-    """One row per augmentation: every side timed alike (median of ``repeat`` after a warm-up, fresh draws)."""
+) -> tuple[list[list[object]], dict[str, float]]:
+    """One row per augmentation: every side timed alike (median of ``repeat`` after a warm-up, fresh draws).
+
+    Also returns the best audiomentations backend's clips/s for each row.
+    """
     n = x_np.shape[0]
     x = torch.from_numpy(x_np)
-    rows = []
+    rows, best = [], {}
     rng = np.random.default_rng(0)  # one generator for the run: every call of a reference draws afresh
     ops = authors_ops(rng)
     for what in ("chain", "chain p=1", *SINGLES):
         names, p = (CHAIN, 0.5) if what == "chain" else (CHAIN, 1.0) if what == "chain p=1" else ((what,), 1.0)
         print(f"[{threads} thread(s), {label}] {what} ...", flush=True)
-        t_ours = _median(ours_run(names, p, x), repeat)
+        t_ours = median_time(ours_run(names, p, x), repeat)
         gpu = "n/a"
         if device is not None:
-            gpu = f"{n / _median(ours_run(names, p, x.to(device)), repeat, sync=True):.0f}"
-        t_auth = _median(lambda names=names, p=p: authors_run(ops, names, p, rng, x_np), repeat)
+            gpu = f"{n / median_time(ours_run(names, p, x.to(device)), repeat, sync=True):.0f}"
+        t_auth = median_time(lambda names=names, p=p: authors_run(ops, names, p, rng, x_np), repeat)
         t_am = {}
         for backend in BACKENDS if what in ("chain", "chain p=1", "pitch_shift", "time_stretch") else BACKENDS[:1]:
-            t_am[backend] = _median(audiomentations_run(names, backend, p, x_np), repeat)
+            t_am[backend] = median_time(audiomentations_run(names, backend, p, x_np), repeat)
         best_am = min(t_am.values())
+        best[what] = n / best_am
         rows.append([
             threads, label, what, f"{n / t_ours:.0f}", gpu, f"{n / t_auth:.1f}",
             f"{n / t_am['signalsmith_stretch']:.1f}",
@@ -205,7 +206,7 @@ def speed_table(
             f"{best_am / t_ours:.2f}x", f"{t_auth / t_ours:.2f}x",
         ])  # fmt: skip
         print("   ", rows[-1], flush=True)
-    return rows
+    return rows, best
 
 
 # -- quality --------------------------------------------------------------------------------------------------
@@ -304,11 +305,10 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(threads)
         with threadpool_limits(limits=threads):  # numpy's BLAS too (librosa, audiomentations)
             for clips, label in ((short, f"{args.n_short} x 1 s (fsdd)"), (long, f"{args.n_long} x 5 s (esc10)")):
-                table = speed_table(clips, label, args.repeat, device, threads)
+                table, best = speed_table(clips, label, args.repeat, device, threads)
                 rows += table
-                best = {r[2]: max(float(v) for v in (r[6], r[7]) if v != "-") for r in table}
                 print(f"[{threads} thread(s), {label}] bounds ...", flush=True)
-                bounds += bound_rows(clips, label, args.repeat, threads, best)
+                bounds += bound_rows(clips, label, args.repeat, threads, best, ours_run)
     torch.set_num_threads(os.cpu_count() or 1)
     print("quality ...", flush=True)
     qrows = quality_rows(args.notes)

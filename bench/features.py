@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 from pathlib import Path
 
@@ -39,7 +38,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._report import machine_info, markdown_table, time_calls, write_section
+from bench._report import machine_info, markdown_table, median_time, write_section
 from core.features import ClarFeatures, feature_config
 from core.features.logfreq import dft_kernel, log_frequencies
 from core.paths import data_dirs
@@ -190,11 +189,6 @@ def run_ours(model: ClarFeatures, x: torch.Tensor, batch_size: int) -> torch.Ten
         return torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
-def _median(fn, repeat: int) -> float:
-    """Median wall time of ``fn()`` over ``repeat`` runs after one warm-up run (seconds)."""
-    return statistics.median(time_calls(fn, repeat=repeat, warmup=1))
-
-
 def thread_counts(spec: str) -> list[int]:
     """``"1,all"`` -> [1, os.cpu_count()] (duplicates dropped)."""
     out = []
@@ -234,11 +228,11 @@ def main(argv: list[str] | None = None) -> int:
                 floor_mel = floor_fn(model, args.batch_size, with_mel=True)
                 for label, clips in sets:
                     x = torch.from_numpy(clips)
-                    t_ours = _median(lambda m=model, x=x: run_ours(m, x, args.batch_size), repeat)
-                    t_floor = _median(lambda f=floor, x=x: f(x), repeat)
-                    t_mel = _median(lambda f=floor_mel, x=x: f(x), repeat)
-                    t_one = _median(lambda f=ref_fn, c=clips: [f.one(clip) for clip in c], repeat)
-                    t_batch = _median(lambda f=ref_fn, c=clips: f.batch(c), repeat)
+                    t_ours = median_time(lambda m=model, x=x: run_ours(m, x, args.batch_size), repeat)
+                    t_floor = median_time(lambda f=floor, x=x: f(x), repeat)
+                    t_mel = median_time(lambda f=floor_mel, x=x: f(x), repeat)
+                    t_one = median_time(lambda f=ref_fn, c=clips: [f.one(clip) for clip in c], repeat)
+                    t_batch = median_time(lambda f=ref_fn, c=clips: f.batch(c), repeat)
                     ours = run_ours(model, x, args.batch_size).numpy()
                     d0, d1, d2 = compare(ours, ref_fn.batch(clips))
                     e0, e1, e2 = compare(ours, np.stack([ref_fn.one(c) for c in clips]))
@@ -251,8 +245,7 @@ def main(argv: list[str] | None = None) -> int:
                     if gpu:
                         dev = torch.device("cuda")
                         mg, xg = ClarFeatures(preset).to(dev), x.to(dev)
-                        t_gpu = statistics.median(time_calls(lambda m=mg, x=xg: run_ours(m, x, args.batch_size),
-                                                             repeat=repeat, sync=True))  # fmt: skip
+                        t_gpu = median_time(lambda m=mg, x=xg: run_ours(m, x, args.batch_size), repeat, sync=True)
                         cuda_cps = f"{len(x) / t_gpu:,.0f}"
                     n = len(x)
                     rows.append([
