@@ -173,7 +173,8 @@ def _arm(d: Any, path: Path, names: set[str]) -> Arm:
     if "probe_of" in d:
         opts = d.get("probe", {})
         fraction = opts.get("label_fraction") if isinstance(opts, dict) else None
-        if set(opts) - PROBE_KEYS or isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
+        # not a mapping: no fraction, refused before its keys are looked at
+        if not isinstance(fraction, (int, float)) or isinstance(fraction, bool) or set(opts) - PROBE_KEYS:
             raise _fail(path, f"arm {name}: probe takes label_fraction, a number in (0, 1]")
         if not 0.0 < float(fraction) <= 1.0:
             raise _fail(path, f"arm {name}: probe label_fraction {fraction} is not in (0, 1]")

@@ -93,6 +93,7 @@ GOOD_ARM = "  - {name: a, config: a.yaml, score: test/best/head_acc}\n"
         ("arms:\n" + GOOD_ARM + "  - {name: m, score_of: a}\n", "score_of needs score"),
         ("arms:\n" + GOOD_ARM + "  - {name: p, probe_of: a, probe: {labels: 0.1}}\n", "probe takes label_fraction"),
         ("arms:\n" + GOOD_ARM + "  - {name: p, probe_of: a}\n", "probe takes label_fraction"),
+        ("arms:\n" + GOOD_ARM + "  - {name: p, probe_of: a, probe: 5}\n", "probe takes label_fraction"),
         ("arms:\n" + GOOD_ARM + "  - {name: p, probe_of: a, probe: {label_fraction: 10}}\n", "is not in (0, 1]"),
     ],
 )
