@@ -57,8 +57,7 @@ class Arm:
         overrides: ``key=value`` overrides of the config.
         score: the metric the arm is scored by (a run's final metric for ``train``; ``test_top1`` otherwise).
         source: the arm whose checkpoint (``finetune``, ``probe``) or splits (``baseline``) it uses.
-        finetune: fine-tuning options (epochs, lr, head_lr, batch_size, init); for ``probe``, its options
-            (label_fraction).
+        options: a fine-tuning's options (epochs, lr, head_lr, batch_size, init), or a probe's (label_fraction).
         seeds: the seeds of this arm (None: the sweep's).
     """
 
@@ -69,7 +68,7 @@ class Arm:
     overrides: tuple[str, ...] = ()
     score: str = "test_top1"
     source: str | None = None
-    finetune: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
     seeds: tuple[int, ...] | None = None
 
 
@@ -169,7 +168,7 @@ def _arm(d: Any, path: Path, names: set[str]) -> Arm:
         opts = d.get("finetune", {})
         if not isinstance(opts, dict) or set(opts) - FINETUNE_KEYS:
             raise _fail(path, f"arm {name}: finetune takes {', '.join(sorted(FINETUNE_KEYS))}")
-        return Arm(name, label, "finetune", source=source, finetune=dict(opts), seeds=seeds)
+        return Arm(name, label, "finetune", source=source, options=dict(opts), seeds=seeds)
     if "probe_of" in d:
         opts = d.get("probe", {})
         fraction = opts.get("label_fraction") if isinstance(opts, dict) else None
@@ -178,7 +177,7 @@ def _arm(d: Any, path: Path, names: set[str]) -> Arm:
             raise _fail(path, f"arm {name}: probe takes label_fraction, a number in (0, 1]")
         if not 0.0 < float(fraction) <= 1.0:
             raise _fail(path, f"arm {name}: probe label_fraction {fraction} is not in (0, 1]")
-        return Arm(name, label, "probe", source=source, finetune={"label_fraction": float(fraction)}, seeds=seeds)
+        return Arm(name, label, "probe", source=source, options={"label_fraction": float(fraction)}, seeds=seeds)
     return Arm(name, label, "baseline", source=source, seeds=seeds)
 
 

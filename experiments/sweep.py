@@ -119,7 +119,7 @@ def run_sweep(
                 config = config.with_overrides({"runtime.device": device})
             digest = config_digest(config)
             if arm.kind in ("finetune", "probe"):
-                digest += "+" + json.dumps(arm.finetune, sort_keys=True)
+                digest += "+" + json.dumps(arm.options, sort_keys=True)
             elif arm.kind == "metric":
                 digest += "+" + arm.score
             entry = manifest["cells"].get(key, {})
@@ -160,10 +160,10 @@ def run_sweep(
                 if not source.get("done"):
                     raise ConfigError(f"cell {key} needs {arm.source}/{seed}, which has not finished")
                 if arm.kind == "finetune":
-                    options = {**arm.finetune, "epochs": 2} if tiny else arm.finetune
+                    options = {**arm.options, "epochs": 2} if tiny else arm.options
                     result = finetune_cell(source, options, device, progress)
                 elif arm.kind == "probe":
-                    result = probe_cell(source, arm.finetune["label_fraction"], device, progress)
+                    result = probe_cell(source, arm.options["label_fraction"], device, progress)
                 elif arm.kind == "metric":
                     if arm.score not in source.get("final", {}):
                         raise ConfigError(f"cell {key}: {arm.source}/{seed} has no final metric {arm.score!r}")

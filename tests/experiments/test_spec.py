@@ -49,7 +49,7 @@ def test_fsdd_labels_probes_at_the_fraction_of_the_arms_it_is_compared_with():
     def fraction(name: str) -> float:
         arm = sweep.arm(name)
         if arm.kind == "probe":
-            return arm.finetune["label_fraction"]
+            return arm.options["label_fraction"]
         source = arm if arm.kind == "train" else sweep.arm(arm.source)
         return cell_config(sweep, source, 0, tiny=False).data.label_fraction
 
