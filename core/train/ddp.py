@@ -9,6 +9,7 @@ projections of every rank (``gather_distributed=True``) so that each view's nega
 from __future__ import annotations
 
 import datetime
+import gc
 import os
 from dataclasses import dataclass
 
@@ -116,8 +117,13 @@ def cleanup(info: DistInfo, wait_for_all: bool = False) -> None:
 
     With ``wait_for_all`` (after a run that ended normally on every rank), the ranks first meet at a barrier: a
     rank that tears down its gloo connections while another still uses them aborts that other process.
+
+    Unreachable autograd graphs are collected first: those built through ``torch.distributed.nn``'s all_gather (the
+    gathered NT-Xent) hold the process group in reference cycles. Left to the interpreter's exit, they keep the group
+    alive past ``destroy_process_group``, and gloo then aborts the process (SIGABRT) after a run that succeeded.
     """
     if info.enabled and dist.is_initialized():
+        gc.collect()
         if wait_for_all:
             dist.barrier()
         dist.destroy_process_group()

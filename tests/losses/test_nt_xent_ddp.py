@@ -7,7 +7,6 @@ average; we average it with all_reduce exactly as DDP does and compare with one 
 
 from __future__ import annotations
 
-import gc
 import os
 
 import torch
@@ -15,6 +14,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from core.losses import clar_loss, nt_xent
+from core.train import ddp
 
 WORLD = 2
 SPLIT = (3, 2)  # pairs per rank
@@ -64,17 +64,16 @@ def worker(rank: int, init_file: str, out_file: str) -> None:
     os.environ["OMP_NUM_THREADS"] = "1"
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=WORLD)
+    ok = False
     try:
-        # The graphs built through torch.distributed.nn's all_gather hold the process group. Were one still alive
-        # here, the group would outlive destroy_process_group and be freed at interpreter exit, where gloo aborts
-        # the process (SIGABRT, 13 of 80 runs on a loaded 2-core machine; 0 of 80 with the graphs freed first).
         out = rank_results(rank)
-        gc.collect()  # the graphs hold reference cycles: leaving the function is not enough to free them
         if rank == 0:
             torch.save(out, out_file)
-        dist.barrier()  # no rank tears down its gloo connections while another still uses them
+        ok = True
     finally:
-        dist.destroy_process_group()
+        # The trainer's teardown: it frees the graphs (they hold the group; left to the interpreter's exit, gloo
+        # aborted rank 1 in 13 of 80 runs on a loaded 2-core machine, 0 of 80 with them freed) and meets at a barrier.
+        ddp.cleanup(ddp.DistInfo(rank=rank, world_size=WORLD), wait_for_all=ok)
 
 
 def test_gathered_loss_and_grad_equal_single_process_global_batch(tmp_path):
