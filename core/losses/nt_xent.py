@@ -7,8 +7,8 @@ positive ``i + N`` (and ``i + N`` has ``i``); the other 2N - 2 views are negativ
     loss = 1/(2N) * sum_i [ -s_{i,p(i)} + log sum_{j != i} exp(s_ij) ]
 
 Distributed (``gather_distributed=True`` with an initialised process group of world size W > 1): every rank
-gathers all ranks' z with ``torch.distributed.nn.functional.all_gather`` (whose backward sums the gradients
-back to the rank that owns each row), so the negatives come from the global batch of M = sum_r N_r pairs.
+gathers all ranks' z with :class:`_AllGather` (whose backward sums the gradients back to the rank that owns
+each row), so the negatives come from the global batch of M = sum_r N_r pairs.
 Each rank computes the terms of its own 2 N_r rows against all 2M views, divided by 2M: ``L_r``, its share
 of the global loss ``L = sum_r L_r``. The gradient that reaches rank r's parameters is then the gradient of
 ``L`` through rank r's rows only; DDP *averages* gradients over the W ranks, which would give ``dL/dθ / W``.
@@ -41,10 +41,35 @@ def _distributed_world() -> int:
     return 1
 
 
+class _AllGather(torch.autograd.Function):
+    """All ranks' ``x`` (equal shapes) stacked in rank order [W, ...]; the backward sums each rank's gradient.
+
+    Rank r's rows feed every rank's loss, so their gradient is the sum over ranks of the gradient each rank computed
+    for them: an all-reduce of the stacked gradients, of which rank r keeps its own slice. This replaces
+    ``torch.distributed.nn.functional.all_gather`` (deprecated since torch 2.10), whose graph nodes also held the
+    process group in reference cycles.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> Tensor:
+        import torch.distributed as dist
+
+        parts = [torch.empty_like(x) for _ in range(dist.get_world_size())]
+        dist.all_gather(parts, x.contiguous())
+        return torch.stack(parts)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tensor:
+        import torch.distributed as dist
+
+        total = grad.clone(memory_format=torch.contiguous_format)  # all_reduce writes in place
+        dist.all_reduce(total)
+        return total[dist.get_rank()]
+
+
 def _gather_rows(x: Tensor) -> tuple[Tensor, int]:
     """All ranks' ``x`` [N_r, D] concatenated in rank order (gradients flow back), and this rank's offset."""
     import torch.distributed as dist
-    from torch.distributed.nn.functional import all_gather
 
     world, rank = dist.get_world_size(), dist.get_rank()
     n = torch.tensor([x.shape[0]], device=x.device, dtype=torch.long)
@@ -53,7 +78,7 @@ def _gather_rows(x: Tensor) -> tuple[Tensor, int]:
     counts = [int(s.item()) for s in sizes]
     pad = max(counts) - x.shape[0]
     xp = F.pad(x, (0, 0, 0, pad)) if pad else x  # all_gather needs equal shapes
-    parts = all_gather(xp)
+    parts = _AllGather.apply(xp)
     return torch.cat([p[:c] for p, c in zip(parts, counts, strict=True)]), sum(counts[:rank])
 
 

@@ -118,9 +118,10 @@ def cleanup(info: DistInfo, wait_for_all: bool = False) -> None:
     With ``wait_for_all`` (after a run that ended normally on every rank), the ranks first meet at a barrier: a
     rank that tears down its gloo connections while another still uses them aborts that other process.
 
-    Unreachable autograd graphs are collected first: those built through ``torch.distributed.nn``'s all_gather (the
-    gathered NT-Xent) hold the process group in reference cycles. Left to the interpreter's exit, they keep the group
-    alive past ``destroy_process_group``, and gloo then aborts the process (SIGABRT) after a run that succeeded.
+    Unreachable objects are collected first. A graph built through ``torch.distributed.nn``'s collectives holds the
+    process group in reference cycles; left to the interpreter's exit, it keeps the group alive past
+    ``destroy_process_group``, and gloo then aborts the process (SIGABRT) after a run that succeeded. NT-Xent's own
+    gather no longer builds such graphs; the collection covers any that a user's code still makes.
     """
     if info.enabled and dist.is_initialized():
         gc.collect()

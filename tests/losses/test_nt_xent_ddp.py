@@ -71,8 +71,9 @@ def worker(rank: int, init_file: str, out_file: str) -> None:
             torch.save(out, out_file)
         ok = True
     finally:
-        # The trainer's teardown: it frees the graphs (they hold the group; left to the interpreter's exit, gloo
-        # aborted rank 1 in 13 of 80 runs on a loaded 2-core machine, 0 of 80 with them freed) and meets at a barrier.
+        # The trainer's teardown: it collects unreachable graphs and meets at a barrier. With torch.distributed.nn's
+        # all_gather (before NT-Xent had its own), gloo aborted rank 1 at exit in 13 of 80 runs on a loaded 2-core
+        # machine without that collection.
         ddp.cleanup(ddp.DistInfo(rank=rank, world_size=WORLD), wait_for_all=ok)
 
 
