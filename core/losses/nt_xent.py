@@ -46,7 +46,7 @@ class _AllGather(torch.autograd.Function):
 
     Rank r's rows feed every rank's loss, so their gradient is the sum over ranks of the gradient each rank computed
     for them: an all-reduce of the stacked gradients, of which rank r keeps its own slice. This replaces
-    ``torch.distributed.nn.functional.all_gather`` (deprecated since torch 2.10), whose graph nodes also held the
+    ``torch.distributed.nn.functional.all_gather`` (which torch marks deprecated), whose graph nodes also held the
     process group in reference cycles.
     """
 
