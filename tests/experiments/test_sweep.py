@@ -150,3 +150,17 @@ def test_two_sweeps_cannot_share_a_folder_and_a_bad_manifest_is_named(tmp_path):
     (out / "manifest.json").write_text("{not json")
     with pytest.raises(ConfigError, match=r"manifest\.json: not a valid manifest"):
         run_sweep(load_sweep(str(folder)), out=out, progress=False)
+
+
+def test_a_baseline_runs_before_its_source_on_the_same_splits(tmp_path, data_dir):
+    """A baseline needs only its source's splits, so ``--only`` can run it first; training later agrees on them."""
+    folder, out = _kill_sweep(tmp_path, steps=2), tmp_path / "out"
+    sweep_file = folder / "sweep.yaml"
+    sweep_file.write_text(sweep_file.read_text() + "  - {name: base, baseline_of: clar}\n")
+    quiet = {"progress": False, "log": lambda _: None}
+    first = run_sweep(load_sweep(str(folder)), out=out, only={"base"}, **quiet)["cells"]
+    assert sorted(first) == ["base/0"] and first["base/0"]["done"]
+    cells = run_sweep(load_sweep(str(folder)), out=out, **quiet)["cells"]
+    assert cells["base/0"] == first["base/0"]  # not computed again
+    assert cells["base/0"]["labelled"] == cells["clar/0"]["final"]["data/train_labelled"]
+    assert cells["base/0"]["test_clips"] == cells["clar/0"]["final"]["data/test"]
