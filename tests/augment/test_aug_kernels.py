@@ -206,9 +206,9 @@ def test_nearest_peak_matches_a_brute_force_search(nbins: int) -> None:
     np.testing.assert_array_equal(got.long().numpy(), _nearest_peak_reference(mag))
 
 
-@pytest.mark.parametrize("frames", [1, 16, 17, 40, 64])
+@pytest.mark.parametrize("frames", [1, 16, 17, 31, 40, 64, 65])
 def test_blocked_cumprod_over_frames_equals_torch_cumprod(frames: int) -> None:
-    """Unit phasors multiplied along frames: block by block (CPU) equals one running product, padding and all."""
+    """Unit phasors multiplied along frames: block by block (CPU) equals one running product, full blocks or not."""
     from core.augment.kernels.phase_vocoder import cumprod_frames
 
     g = torch.Generator().manual_seed(frames)

@@ -116,23 +116,26 @@ def cumprod_frames(inc: Tensor) -> Tensor:
     """Running product over frames (dim 1) of ``inc`` [B, K, F].
 
     On the CPU in blocks of ``FRAME_BLOCK`` frames: within a block, frame by frame (each step one vectorised
-    product of whole rows), then each block times the running product of the blocks before it. torch.cumprod
-    walks every bin's frames one by one with a stride of F, which measured about 2x slower. Elsewhere (and for
-    short inputs) torch.cumprod.
+    product of whole rows), then each block times the running product of the blocks before it; the last
+    ``K % FRAME_BLOCK`` frames continue frame by frame from the last full block, so the input is never copied
+    into a padded buffer. torch.cumprod walks every bin's frames one by one with a stride of F, which measured
+    about 2x slower. Elsewhere (and for short inputs) torch.cumprod.
     """
     n, k, f = inc.shape
     if inc.device.type != "cpu" or k <= FRAME_BLOCK:
         return torch.cumprod(inc, dim=1)
-    pad = -k % FRAME_BLOCK
-    x = torch.cat([inc, inc.new_ones(n, pad, f)], dim=1) if pad else inc
-    blocks = x.view(n, -1, FRAME_BLOCK, f)
-    out = torch.empty_like(blocks)
-    out[:, :, 0] = blocks[:, :, 0]
+    inc = inc.contiguous()
+    full = k - k % FRAME_BLOCK
+    out = torch.empty_like(inc)
+    blocks, done = inc[:, :full].view(n, -1, FRAME_BLOCK, f), out[:, :full].view(n, -1, FRAME_BLOCK, f)
+    done[:, :, 0] = blocks[:, :, 0]
     for j in range(1, FRAME_BLOCK):
-        torch.mul(out[:, :, j - 1], blocks[:, :, j], out=out[:, :, j])
-    carry = torch.cumprod(out[:, :-1, -1], dim=1)  # product of every block before block b + 1
-    out[:, 1:] *= carry[:, :, None]
-    return out.view(n, -1, f)[:, :k]
+        torch.mul(done[:, :, j - 1], blocks[:, :, j], out=done[:, :, j])
+    carry = torch.cumprod(done[:, :-1, -1], dim=1)  # product of every block before block b + 1
+    done[:, 1:] *= carry[:, :, None]
+    for j in range(full, k):  # the partial last block
+        torch.mul(out[:, j - 1], inc[:, j], out=out[:, j])
+    return out
 
 
 def time_stretch_frames(spec: Tensor, rates: Tensor, n_frames: int, phase_lock: bool = False) -> Tensor:
