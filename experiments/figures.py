@@ -29,10 +29,14 @@ def scores_figure(sweep: Sweep, scores: dict[str, dict[int, float]]) -> go.Figur
         fig.add_scatter(
             y=[arm.label] * values.size, x=values, mode="markers", marker={"color": colour, "size": 9,
             "line": {"width": 1, "color": "black"}}, showlegend=False,
-            text=[f"seed {s}" for s in scores[arm.name]], hovertemplate="%{text}: %{x:.1f} %<extra></extra>",
+            text=[f"{sweep.seed_name} {s}" for s in scores[arm.name]],
+            hovertemplate="%{text}: %{x:.1f} %<extra></extra>",
         )  # fmt: skip
     fig.update_layout(
-        title=f"{sweep.title}<br><sup>test top-1 (%): bar = mean over seeds, whisker = SD, dots = seeds</sup>",
+        title=(
+            f"{sweep.title}<br><sup>test top-1 (%): bar = mean over {sweep.seed_name}s, whisker = SD, "
+            f"dots = {sweep.seed_name}s</sup>"
+        ),
         xaxis={"title": "test top-1 (%)", "range": [0, 100]},
         yaxis={"autorange": "reversed"},
         height=120 + 48 * len(arms),
