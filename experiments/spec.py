@@ -10,7 +10,8 @@ A sweep is a set of **arms** run at every seed. An arm is one of:
   ``label_fraction``), scored by its test top-1: a self-supervised encoder is trained once and probed at 1 %,
   10 % and 100 % of the labels (nested: the 1 % labels are among the 10 % ones of the same seed);
 - the trivial baseline on another arm's exact splits and labels (``baseline_of``): logistic regression on the
-  per-bin mean and standard deviation of the log-Mel (:mod:`core.evaluate.baseline`);
+  per-bin mean and standard deviation of the log-Mel (:mod:`core.evaluate.baseline`). It needs only that arm's
+  config (its splits and labelled clips), not its finished training, so it can run before it (``--only``);
 - another score of another arm's runs (``score_of`` with ``score``), e.g. CLAR scored by a linear probe as well as
   by its head: no compute of its own.
 
