@@ -155,12 +155,10 @@ def run_sweep(
                 result["score"] = result["final"].get(arm.score)
                 if result["score"] is None:
                     raise ConfigError(f"cell {key}: the run has no final metric {arm.score!r} to score it by")
-            elif arm.kind == "baseline":  # needs only the source's splits (its config), not its training
-                result = baseline_cell(config, progress)
-                result["score"] = result["test_top1"]
             else:
                 source = manifest["cells"].get(f"{arm.source}/{seed}", {})
-                if not source.get("done"):
+                # a baseline needs only the source's splits (its config, already in ``config``), not its training
+                if arm.kind != "baseline" and not source.get("done"):
                     raise ConfigError(f"cell {key} needs {arm.source}/{seed}, which has not finished")
                 if arm.kind == "finetune":
                     options = {**arm.options, "epochs": 2} if tiny else arm.options
@@ -172,7 +170,7 @@ def run_sweep(
                         raise ConfigError(f"cell {key}: {arm.source}/{seed} has no final metric {arm.score!r}")
                     result = {"test_top1": source["final"][arm.score], "source_run": source["run_id"]}
                 else:
-                    raise ConfigError(f"cell {key}: unknown kind {arm.kind!r}")
+                    result = baseline_cell(config, progress)
                 result["score"] = result["test_top1"]
             entry.update(result, done=True, finished=time.time(), cell_s=time.time() - t0)
             manifest["cells"][key] = entry
