@@ -231,3 +231,19 @@ def test_prefix_masks_keep_each_rows_first_samples_exactly() -> None:
     long = prefix_mask(torch.tensor([EXACT_FLOAT32 + 1.0], dtype=torch.float64), EXACT_FLOAT32 + 8, torch.float32,
                        torch.device("cpu"))  # fmt: skip
     assert long[0, EXACT_FLOAT32] == 1 and long[0, EXACT_FLOAT32 + 1] == 0 and long.sum() == EXACT_FLOAT32 + 1
+
+
+@pytest.mark.parametrize("phase_lock", [False, True])
+@pytest.mark.parametrize("chunk", [None, 1, 3])
+def test_trimmed_vocoder_equals_the_full_computation(phase_lock: bool, chunk: int | None) -> None:
+    # trimming analyses only the input each row reads and synthesises only up to its end; rates on both sides of 1
+    # and rows zero-padded to a common length (as pitch_shift's up-shifted rows are) must not change any sample
+    rng = np.random.default_rng(7)
+    x = torch.tensor(rng.standard_normal((7, 6000)), dtype=torch.float32)
+    own = torch.tensor([6000, 6000, 4100, 6000, 2500, 6000, 5999], dtype=torch.float64)
+    x[2, 4100:], x[4, 2500:], x[6, 5999:] = 0.0, 0.0, 0.0
+    rates = torch.tensor([0.5, 1.5, 0.61, 1.0, 0.43, 1.97, 0.8], dtype=torch.float64)
+    for out_len, exact in ((6000, True), (6000, False), (9000, True), (3000, True)):
+        kw = {"phase_lock": phase_lock, "exact_length": exact, "chunk": chunk, "in_lengths": own}
+        full = time_stretch(x, rates, out_len, trim=False, **kw)
+        torch.testing.assert_close(time_stretch(x, rates, out_len, **kw), full, atol=1e-6, rtol=0)

@@ -208,6 +208,48 @@ def chunk_size(device: torch.device, bins_per_example: int, n: int, chunk: int |
     return max(1, CHUNK_ELEMENTS // max(1, bins_per_example))
 
 
+def output_frames(out_len: int, n_fft: int, hop: int) -> int:
+    """Output frames synthesised for ``out_len`` samples: frames centred up to ``out_len + n_fft/2``.
+
+    Every output sample then gets all the frames that overlap it, so a sample's value does not depend on
+    ``out_len`` (or on which rows share a pass).
+    """
+    return -(-(out_len + n_fft // 2) // hop) + 1
+
+
+def row_needs(
+    rates: Tensor, length: int, out_len: int, n_fft: int, hop: int, ends: Tensor | None
+) -> tuple[Tensor, Tensor]:
+    """Per row: the input samples its stretch reads and the output samples that can be non-zero.
+
+    ``ends`` [B] (float64): where each row's output ends (samples from there on are zeroed), or None. A row read
+    at rate ``r`` into ``n`` output frames reads analysis frames up to ``floor((n - 1) * r) + 1``, the phase
+    advance of the last one included; its input past that frame's last sample is never read. Returns
+    ``(need_in, need_out)``, int64 tensors of samples (at most ``length`` and ``out_len``).
+    """
+    need_out = torch.full(rates.shape, out_len, dtype=torch.int64)
+    if ends is not None:
+        need_out = torch.clamp(torch.ceil(ends), 1, out_len).to(torch.int64)
+    frames = -(-(need_out + n_fft // 2) // hop) + 1  # output_frames, per row
+    last = torch.floor((frames - 1).to(torch.float64) * rates).to(torch.int64) + 1  # as time_stretch_frames reads
+    need_in = torch.clamp(last * hop + n_fft // 2, max=length)
+    return need_in, need_out
+
+
+def _passes(cost: list[int], rows: int | None, budget: int) -> list[slice]:
+    """Consecutive passes over rows of ``cost`` bins each: ``rows`` rows a pass, or up to ``budget`` bins a pass."""
+    if rows is not None:
+        return [slice(i, i + rows) for i in range(0, len(cost), rows)]
+    out, start, total = [], 0, 0
+    for i, c in enumerate(cost):
+        if i > start and total + c > budget:
+            out.append(slice(start, i))
+            start, total = i, 0
+        total += c
+    out.append(slice(start, len(cost)))
+    return out
+
+
 def time_stretch(
     x: Tensor,
     rates: Tensor,
@@ -218,6 +260,7 @@ def time_stretch(
     exact_length: bool = True,
     chunk: int | None = None,
     in_lengths: Tensor | None = None,
+    trim: bool = True,
 ) -> Tensor:
     """Time-scale each row of ``x`` [B, T] by ``rates[b]`` (output duration ``T / rate`` samples), pitch kept.
 
@@ -225,26 +268,47 @@ def time_stretch(
     end ``round(T / rate)`` (when ``exact_length``, samples past that end are set to zero). Only as many output
     frames as ``out_len`` needs are synthesised. ``chunk``: examples per pass (default: see :func:`chunk_size`).
     ``in_lengths``: each row's own length when rows are zero-padded to T (sets where each output ends).
+
+    With ``trim`` (default), work that cannot change the result is skipped: rows are sorted by rate, and each
+    pass analyses only the input its rows read (a slow-down to ``T`` samples reads the first ``rate * T``) and
+    synthesises only up to its rows' ends (a speed-up ends at ``T / rate``). Off the CPU all rows are one pass;
+    on the CPU a pass holds about ``CHUNK_ELEMENTS`` bins. ``trim=False`` runs every row over all of ``x`` and
+    ``out_len`` (the reference the trimmed form is tested against).
     """
     hop = n_fft // 4 if hop is None else int(hop)
     _check(n_fft, hop)
     n, length = x.shape
     if n == 0 or out_len == 0:
         return x.new_zeros(n, out_len)
-    rates = torch.as_tensor(rates, dtype=torch.float64).reshape(-1)
+    rates = torch.as_tensor(rates, dtype=torch.float64).reshape(-1).cpu()
     if rates.numel() != n or not bool(torch.all(rates > 0)):
         raise ConfigError(f"time_stretch: need one positive rate per example ({n}), got {rates.tolist()}")
-    # frames centred up to out_len + n_fft/2: every output sample gets all the frames that overlap it, so the
-    # result does not depend on out_len (or on which rows share a pass)
-    n_frames = -(-(out_len + n_fft // 2) // hop) + 1
-    step = chunk_size(x.device, (n_frames + length // hop + 1) * (n_fft // 2 + 1) // 2, n, chunk)
+    own = torch.full_like(rates, float(length)) if in_lengths is None else in_lengths.to(torch.float64).cpu()
+    ends = torch.round(own / rates) if exact_length else None
+    nbins = n_fft // 2 + 1
+    if trim:
+        order = torch.argsort(rates, stable=True)
+        need_in, need_out = row_needs(rates[order], length, out_len, n_fft, hop, ends[order] if exact_length else None)
+    else:
+        order = torch.arange(n)
+        need_in, need_out = torch.full((n,), length), torch.full((n,), out_len)
+    # bins a row costs: its analysis frames plus its output frames, half each (the working set of one pass)
+    cost = ((need_in // hop + 1 + (need_out + n_fft // 2) // hop + 2) * nbins // 2).tolist()
+    per_pass = chunk if chunk is not None else (n if x.device.type != "cpu" else None)
+    y = x.new_zeros(n, out_len) if trim else None
     parts = []
-    for i in range(0, n, step):
-        spec = stft(x[i : i + step], n_fft, hop)
-        y_spec = time_stretch_frames(spec, rates[i : i + step], n_frames, phase_lock=phase_lock)
-        parts.append(istft(y_spec, n_fft, hop, out_len))
-    y = parts[0] if len(parts) == 1 else torch.cat(parts)
-    if exact_length:
-        own = torch.full_like(rates, float(length)) if in_lengths is None else in_lengths.to(torch.float64).cpu()
-        y = keep_prefix_(y, torch.round(own / rates))
+    for part in _passes(cost, None if per_pass is None else max(1, int(per_pass)), CHUNK_ELEMENTS):
+        rows = order[part].to(x.device)
+        take, make = int(need_in[part].max()), int(need_out[part].max())
+        spec = stft(x.index_select(0, rows)[:, :take] if trim else x[part], n_fft, hop)
+        y_spec = time_stretch_frames(spec, rates[order[part]], output_frames(make, n_fft, hop), phase_lock=phase_lock)
+        out = istft(y_spec, n_fft, hop, make)
+        if y is None:
+            parts.append(out)
+        else:
+            y[rows, :make] = out
+    if y is None:
+        y = parts[0] if len(parts) == 1 else torch.cat(parts)
+    if ends is not None:
+        y = keep_prefix_(y, ends)
     return y
