@@ -48,7 +48,7 @@ def pitch_shift(
     Rows with a zero step (and no stretch) are copied unchanged. No loop over examples: rows are sorted by step,
     then one phase-vocoder pass per chunk of rows and one resampling conv1d per distinct step within it. Off the
     CPU the chunk is the whole batch (one vocoder pass, at most one conv1d per step); on the CPU chunks of about
-    ``chunk_budget()`` STFT bins keep the working set in cache (``chunk`` overrides: examples per pass).
+    ``CHUNK_ELEMENTS`` STFT bins keep the working set in cache (``chunk`` overrides: examples per pass).
 
     ``stretch`` [B] (optional): a time stretch by these rates (``> 1`` faster, as :class:`TimeStretch` with
     ``method="stretch"``) done first, in the same vocoder pass: the vocoder runs at ``stretch[b] * Q/P`` instead of

@@ -194,25 +194,18 @@ def time_stretch_frames(spec: Tensor, rates: Tensor, n_frames: int, phase_lock: 
     return out
 
 
-CHUNK_ELEMENTS_PER_THREAD = 1 << 17
-"""On the CPU, examples are processed in passes of about this many STFT bins per torch thread (1 MB of complex64
-each), which keeps the vocoder's working set in cache; on other devices the whole batch is one pass. Measured on
-the 2-core AMD EPYC (1 s clips, interleaved in one process): at 1 thread 2**17 bins a pass ran pitch shift 8 %
-and time stretch 7 % faster than 2**18; at 2 threads 2**18 was the faster (6 %)."""
-
-
-def chunk_budget() -> int:
-    """Bins per CPU pass: :data:`CHUNK_ELEMENTS_PER_THREAD` times the torch threads."""
-    return CHUNK_ELEMENTS_PER_THREAD * max(1, torch.get_num_threads())
+CHUNK_ELEMENTS = 1 << 18
+"""On the CPU, examples are processed in chunks of about this many STFT bins (2 MB of complex64), which keeps
+the vocoder's working set in cache; on other devices the whole batch is one pass."""
 
 
 def chunk_size(device: torch.device, bins_per_example: int, n: int, chunk: int | None = None) -> int:
-    """Examples per pass: ``chunk`` if given, else all of them off the CPU, else ~:func:`chunk_budget` bins' worth."""
+    """Examples per pass: ``chunk`` if given, else all of them off the CPU, else ~CHUNK_ELEMENTS bins' worth."""
     if chunk is not None:
         return max(1, int(chunk))
     if device.type != "cpu":
         return max(1, n)
-    return max(1, chunk_budget() // max(1, bins_per_example))
+    return max(1, CHUNK_ELEMENTS // max(1, bins_per_example))
 
 
 def output_frames(out_len: int, n_fft: int, hop: int) -> int:
@@ -279,7 +272,7 @@ def time_stretch(
     With ``trim`` (default), work that cannot change the result is skipped: rows are sorted by rate, and each
     pass analyses only the input its rows read (a slow-down to ``T`` samples reads the first ``rate * T``) and
     synthesises only up to its rows' ends (a speed-up ends at ``T / rate``). Off the CPU all rows are one pass;
-    on the CPU a pass holds about :func:`chunk_budget` bins. ``trim=False`` runs every row over all of ``x`` and
+    on the CPU a pass holds about ``CHUNK_ELEMENTS`` bins. ``trim=False`` runs every row over all of ``x`` and
     ``out_len`` (the reference the trimmed form is tested against).
     """
     hop = n_fft // 4 if hop is None else int(hop)
@@ -304,7 +297,7 @@ def time_stretch(
     per_pass = chunk if chunk is not None else (n if x.device.type != "cpu" else None)
     y = x.new_zeros(n, out_len) if trim else None
     parts = []
-    for part in _passes(cost, None if per_pass is None else max(1, int(per_pass)), chunk_budget()):
+    for part in _passes(cost, None if per_pass is None else max(1, int(per_pass)), CHUNK_ELEMENTS):
         rows = order[part].to(x.device)
         take, make = int(need_in[part].max()), int(need_out[part].max())
         spec = stft(x.index_select(0, rows)[:, :take] if trim else x[part], n_fft, hop)
