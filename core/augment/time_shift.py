@@ -93,7 +93,7 @@ class TimeShift(Augmentation):
         return windows[rows, first.to(x.device)]
 
     def _apply_rows(self, x: Tensor, shift: Tensor) -> Tensor:
-        """The CPU path for long clips: slice copies per row.
+        """The CPU path for long clips and large batches: slice copies per row.
 
         CPU path for long clips and large batches: two contiguous slice copies per row (memcpy speed; 3.6x faster
         than the batched window gather for 64 five-second clips on a 2-core CPU, but slower for small batches of

@@ -208,8 +208,10 @@ def chunk_size(device: torch.device, bins_per_example: int, n: int, chunk: int |
     return max(1, CHUNK_ELEMENTS // max(1, bins_per_example))
 
 
-def output_frames(out_len: int, n_fft: int, hop: int) -> int:
-    """Output frames synthesised for ``out_len`` samples: frames centred up to ``out_len + n_fft/2``.
+def output_frames(out_len: int | Tensor, n_fft: int, hop: int) -> int | Tensor:
+    """Output frames synthesised for ``out_len`` samples (an int, or an int64 tensor of them, element-wise).
+
+    Frames are centred up to ``out_len + n_fft/2``.
 
     Every output sample then gets all the frames that overlap it, so a sample's value does not depend on
     ``out_len`` (or on which rows share a pass).
@@ -230,7 +232,7 @@ def row_needs(
     need_out = torch.full(rates.shape, out_len, dtype=torch.int64)
     if ends is not None:
         need_out = torch.clamp(torch.ceil(ends), 1, out_len).to(torch.int64)
-    frames = -(-(need_out + n_fft // 2) // hop) + 1  # output_frames, per row
+    frames = output_frames(need_out, n_fft, hop)
     last = torch.floor((frames - 1).to(torch.float64) * rates).to(torch.int64) + 1  # as time_stretch_frames reads
     need_in = torch.clamp(last * hop + n_fft // 2, max=length)
     return need_in, need_out
@@ -293,7 +295,7 @@ def time_stretch(
         order = torch.arange(n)
         need_in, need_out = torch.full((n,), length), torch.full((n,), out_len)
     # bins a row costs: its analysis frames plus its output frames, half each (the working set of one pass)
-    cost = ((need_in // hop + 1 + (need_out + n_fft // 2) // hop + 2) * nbins // 2).tolist()
+    cost = ((need_in // hop + 1 + output_frames(need_out, n_fft, hop)) * nbins // 2).tolist()
     per_pass = chunk if chunk is not None else (n if x.device.type != "cpu" else None)
     y = x.new_zeros(n, out_len) if trim else None
     parts = []
