@@ -290,27 +290,20 @@ def time_stretch(
     nbins = n_fft // 2 + 1
     if trim:
         order = torch.argsort(rates, stable=True)
-        need_in, need_out = row_needs(rates[order], length, out_len, n_fft, hop, ends[order] if exact_length else None)
+        need_in, need_out = row_needs(rates[order], length, out_len, n_fft, hop, None if ends is None else ends[order])
     else:
         order = torch.arange(n)
         need_in, need_out = torch.full((n,), length), torch.full((n,), out_len)
     # bins a row costs: its analysis frames plus its output frames, half each (the working set of one pass)
     cost = ((need_in // hop + 1 + output_frames(need_out, n_fft, hop)) * nbins // 2).tolist()
     per_pass = chunk if chunk is not None else (n if x.device.type != "cpu" else None)
-    y = x.new_zeros(n, out_len) if trim else None
-    parts = []
+    y = x.new_zeros(n, out_len)
     for part in _passes(cost, None if per_pass is None else max(1, int(per_pass)), CHUNK_ELEMENTS):
         rows = order[part].to(x.device)
         take, make = int(need_in[part].max()), int(need_out[part].max())
-        spec = stft(x.index_select(0, rows)[:, :take] if trim else x[part], n_fft, hop)
+        spec = stft(x.index_select(0, rows)[:, :take], n_fft, hop)
         y_spec = time_stretch_frames(spec, rates[order[part]], output_frames(make, n_fft, hop), phase_lock=phase_lock)
-        out = istft(y_spec, n_fft, hop, make)
-        if y is None:
-            parts.append(out)
-        else:
-            y[rows, :make] = out
-    if y is None:
-        y = parts[0] if len(parts) == 1 else torch.cat(parts)
+        y[rows, :make] = istft(y_spec, n_fft, hop, make)
     if ends is not None:
         y = keep_prefix_(y, ends)
     return y
